@@ -1,0 +1,61 @@
+#include "tensor/quant.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tensor/dtype.h"
+
+namespace gemma4 {
+
+void quantize_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    float amax = 0.f;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float d = amax / 127.f;
+    const float id = d ? 1.f / d : 0.f;
+    out[b].d = f32_to_f16(d);
+    for (int j = 0; j < kQK; ++j) out[b].qs[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+  }
+}
+
+void dequantize_q8_0(const BlockQ8_0* in, float* y, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = f16_to_f32(in[b].d);
+    for (int j = 0; j < kQK; ++j) y[b * kQK + j] = d * in[b].qs[j];
+  }
+}
+
+void quantize_q4_0(const float* x, BlockQ4_0* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    // The signed value of largest magnitude maps to -8, so the full range [-8, 7] is used.
+    float amax = 0.f, max = 0.f;
+    for (int j = 0; j < kQK; ++j) {
+      if (std::fabs(xb[j]) > amax) {
+        amax = std::fabs(xb[j]);
+        max = xb[j];
+      }
+    }
+    const float d = max / -8.f;
+    const float id = d ? 1.f / d : 0.f;
+    out[b].d = f32_to_f16(d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int q0 = std::min(15, static_cast<int>(xb[j] * id + 8.5f));
+      const int q1 = std::min(15, static_cast<int>(xb[j + kQK / 2] * id + 8.5f));
+      out[b].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = f16_to_f32(in[b].d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[b * kQK + j] = d * ((in[b].qs[j] & 0x0f) - 8);
+      y[b * kQK + j + kQK / 2] = d * ((in[b].qs[j] >> 4) - 8);
+    }
+  }
+}
+
+}  // namespace gemma4
