@@ -1,4 +1,5 @@
 // gemma4 generate: prefill token ids, generate, print the generated ids as a JSON array.
+#include <chrono>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -26,13 +27,36 @@ int run_generate(int argc, char** argv) {
   app.add_option("--top-p", options.sampling.top_p, "nucleus sampling mass");
   app.add_option("--seed", options.sampling.seed, "random seed for sampling");
   app.add_flag("--ignore-eos", options.ignore_eos, "do not stop at the model's stop ids");
+  bool timing = false;
+  app.add_flag("--timing", timing, "print load / prefill / decode times to stderr");
   GEMMA4_PARSE(app, argc, argv);
 
   options.sampling.greedy = greedy || temperature->count() == 0;
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
+  using clock = std::chrono::steady_clock;
+  auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+  const auto t_load = clock::now();
   Session session(TextDecoder::load(model));
+  const double load_s = seconds_since(t_load);
+  // Time the prefill (up to the first token) apart from the decode steps that follow.
+  auto t_step = clock::now();
+  double prefill_s = 0;
+  auto user_callback = options.on_token;
+  options.on_token = [&](int64_t token) {
+    if (prefill_s == 0) {
+      prefill_s = seconds_since(t_step);
+      t_step = clock::now();
+    }
+    return !user_callback || user_callback(token);
+  };
   std::vector<int64_t> out;
   if (options.max_tokens > 0) out = session.generate(ids, options);
+  if (timing) {
+    const double decode_s = seconds_since(t_step);
+    const size_t steps = out.size() > 1 ? out.size() - 1 : 0;
+    std::fprintf(stderr, "load %.2f s; prefill %zu tokens %.2f s; decode %zu tokens %.2f s (%.3f tokens/s)\n", load_s,
+                 ids.size(), prefill_s, steps, decode_s, steps ? steps / decode_s : 0.0);
+  }
   std::printf("%s\n", nlohmann::json(out).dump().c_str());
   return 0;
 }
