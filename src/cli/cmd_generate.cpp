@@ -1,6 +1,8 @@
 // gemma4 generate: prefill token ids, generate, print the generated ids as a JSON array.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,17 @@
 namespace {
 
 using namespace gemma4;
+
+// "RssAnon: ... kB, RssFile: ... kB" from /proc/self/status: memory the process allocated vs
+// pages of mapped files (the weights) it touched.
+std::string resident_memory() {
+  std::ifstream f("/proc/self/status");
+  std::string line, out;
+  while (std::getline(f, line))
+    if (line.rfind("RssAnon:", 0) == 0 || line.rfind("RssFile:", 0) == 0 || line.rfind("VmHWM:", 0) == 0)
+      out += (out.empty() ? "" : ", ") + line;
+  return out;
+}
 
 int run_generate(int argc, char** argv) {
   CLI::App app{"Generate tokens from a prompt of token ids; prints the generated ids as a JSON array."};
@@ -56,6 +69,7 @@ int run_generate(int argc, char** argv) {
     const size_t steps = out.size() > 1 ? out.size() - 1 : 0;
     std::fprintf(stderr, "load %.2f s; prefill %zu tokens %.2f s; decode %zu tokens %.2f s (%.3f tokens/s)\n", load_s,
                  ids.size(), prefill_s, steps, decode_s, steps ? steps / decode_s : 0.0);
+    std::fprintf(stderr, "memory: %s\n", resident_memory().c_str());
   }
   std::printf("%s\n", nlohmann::json(out).dump().c_str());
   return 0;
