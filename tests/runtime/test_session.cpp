@@ -4,6 +4,7 @@
 #include <map>
 
 #include "../model/golden_util.h"
+#include "base/error.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 
@@ -81,4 +82,16 @@ TEST(Sampler, SameSeedSameSequence) {
   o.seed = 42;
   Sampler a(o), b(o);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(a.sample(l.data(), 100), b.sample(l.data(), 100));
+}
+
+TEST(Session, GenerateContinuesAfterASeparatePrefill) {
+  const auto prompt = golden_i64("text_decode.prompt_ids");
+  const auto want = golden_i64("text_decode.generated_ids");
+  Session s(tiny_decoder());
+  GenerateOptions o;
+  o.max_tokens = 5;
+  o.ignore_eos = true;
+  EXPECT_THROW(s.generate({}, o), Error);  // nothing to continue from yet
+  s.prefill(prompt);                       // e.g. a multimodal prompt with soft tokens
+  EXPECT_EQ(s.generate({}, o), std::vector<int64_t>(want.begin(), want.begin() + 5));
 }
