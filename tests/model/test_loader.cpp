@@ -186,3 +186,23 @@ TEST(Loader, Float32CheckpointGivesTheSameLogits) {
   const std::vector<int64_t> ids = {2, 17, 33, 400};
   EXPECT_TRUE(all_close(logits_of(*d, ids), logits_of(*tiny_decoder(), ids), 0.0));
 }
+
+TEST(Loader, ShardedCheckpointGivesTheSameLogits) {
+  const auto tensors = tiny_tensors();
+  std::map<std::string, StoredTensor> shard[2];
+  json weight_map = json::object();
+  int i = 0;
+  for (const auto& [name, t] : tensors) {
+    const int s = i++ % 2;
+    shard[s][name] = t;
+    weight_map[name] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+  }
+  const std::string dir = temp_dir("sharded");
+  std::ofstream(dir + "/config.json") << tiny_config().dump();
+  for (int s = 0; s < 2; ++s)
+    write_safetensors(dir + "/model-0000" + std::to_string(s + 1) + "-of-00002.safetensors", shard[s]);
+  std::ofstream(dir + "/model.safetensors.index.json") << json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump();
+  auto d = TextDecoder::load(dir);
+  const std::vector<int64_t> ids = {2, 17, 33, 400};
+  EXPECT_TRUE(all_close(logits_of(*d, ids), logits_of(*tiny_decoder(), ids), 0.0));
+}
