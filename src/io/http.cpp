@@ -107,7 +107,10 @@ Result perform(const std::string& url, const std::vector<std::string>& extra_hea
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
     // Keeps "Authorization" on the same host only (curl's default), like the hub client does.
-    if (range_start > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(range_start));
+    // CURLOPT_RANGE, not RESUME_FROM: curl then hands over a 200 reply (a server ignoring the
+    // range) instead of failing, and the caller restarts the file.
+    std::string range = std::to_string(range_start) + "-";
+    if (range_start > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);

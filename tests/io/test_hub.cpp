@@ -111,6 +111,16 @@ TEST_F(HubTest, ResumesAPartialDownloadWithARangeRequest) {
   EXPECT_FALSE(fs::exists(blob("model.safetensors").string() + ".incomplete"));
 }
 
+TEST_F(HubTest, ServerIgnoringRangeRestartsTheFile) {
+  const std::string& weights = hub.files.at("model.safetensors").content;
+  fs::create_directories(blob("model.safetensors").parent_path());
+  std::ofstream(blob("model.safetensors").string() + ".incomplete", std::ios::binary).write(weights.data(), 1000);
+  hub.ignore_range = true;
+  resolve_model(hub.repo, options);
+  ASSERT_EQ(hub.range_headers().size(), 1u);  // it was asked, and answered with the whole file
+  EXPECT_EQ(slurp(snapshot() / "model.safetensors"), weights);
+}
+
 TEST_F(HubTest, InterruptedDownloadResumesOnTheNextRun) {
   const std::string& weights = hub.files.at("model.safetensors").content;
   int64_t cut = static_cast<int64_t>(weights.size() / 3);

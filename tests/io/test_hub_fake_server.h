@@ -62,6 +62,7 @@ class FakeHub {
   std::string required_token;             // non-empty: 401 unless "Authorization: Bearer <token>"
   std::set<std::string> corrupt;          // served with one byte flipped (headers stay right)
   std::atomic<int64_t> cut_next_get_after{-1};  // next content GET stops after this many bytes
+  std::atomic<bool> ignore_range{false};          // answer Range requests with the whole file (200)
 
   // What the server saw.
   std::atomic<int> heads{0}, gets{0};
@@ -165,6 +166,19 @@ class FakeHub {
       return;
     }
     bytes_sent += content->size();  // an upper bound when a Range slices it
+    if (ignore_range) {
+      // httplib honours Range on any sized reply; a chunked one it sends whole (as a 200 if told).
+      res.status = 200;
+      res.set_chunked_content_provider("application/octet-stream",
+                                       [content](size_t offset, httplib::DataSink& sink) {
+                                         if (offset < content->size())
+                                           sink.write(content->data() + offset, content->size() - offset);
+                                         else
+                                           sink.done();
+                                         return true;
+                                       });
+      return;
+    }
     res.set_content(*content, "application/octet-stream");
   }
 
