@@ -1,6 +1,9 @@
 #include "io/hub.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -158,6 +161,35 @@ std::string to_lower(std::string s) {
   return s;
 }
 
+// An exclusive flock(2) on a lock file, held for the object's lifetime (the same kind of lock
+// Python's filelock takes, which huggingface_hub uses).
+class BlobLock {
+ public:
+  explicit BlobLock(const fs::path& path) {
+    fs::create_directories(path.parent_path());
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);  // without a lock file we still work, just unguarded
+  }
+  ~BlobLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  BlobLock(const BlobLock&) = delete;
+  BlobLock& operator=(const BlobLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+void check_disk_space(const fs::path& folder, uint64_t needed, const std::string& file) {
+  std::error_code ec;
+  auto space = fs::space(folder, ec);
+  if (ec || space.available >= needed) return;
+  throw Error("not enough disk space for " + file + ": it needs " + std::to_string(needed / 1000000) + " MB more, " +
+                  folder.string() + " has " + std::to_string(space.available / 1000000) +
+                  " MB free. Free some space or point HF_HUB_CACHE (or HF_HOME) at a larger disk.",
+              ExitCode::failure);
+}
+
 // ---- talking to the hub ---------------------------------------------------------------
 
 struct FileMeta {
@@ -239,8 +271,11 @@ class HubClient {
   void ensure(const std::string& commit, const FileMeta& m) {
     fs::path target = snapshot_path(commit, m.file);
     fs::path blob = repo_dir_ / "blobs" / m.etag;
-    bool have_blob = fs::is_regular_file(blob) && (m.size == 0 || fs::file_size(blob) == m.size);
-    if (!have_blob) download_blob(m, blob);
+    auto have_blob = [&] { return fs::is_regular_file(blob) && (m.size == 0 || fs::file_size(blob) == m.size); };
+    if (!have_blob()) {
+      BlobLock lock(lock_path(m.etag));  // another process may be fetching the same file
+      if (!have_blob()) download_blob(m, blob);
+    }
     link(blob, target);
   }
 
@@ -284,6 +319,11 @@ class HubClient {
                      " (and no local folder of that name)", ExitCode::not_found);
   }
 
+  // Where huggingface_hub keeps its lock for a blob, so the two tools also exclude each other.
+  fs::path lock_path(const std::string& etag) const {
+    return repo_dir_.parent_path() / ".locks" / repo_dir_.filename() / (etag + ".lock");
+  }
+
   void download_blob(const FileMeta& m, const fs::path& blob) {
     fs::create_directories(blob.parent_path());
     fs::path part = blob;
@@ -293,6 +333,7 @@ class HubClient {
       fs::remove(part);
       offset = 0;
     }
+    check_disk_space(blob.parent_path(), m.size > offset ? m.size - offset : 0, m.file);
     auto digest = std::make_unique<ContentDigest>(m.etag, m.size);
     if (offset > 0) digest_existing(*digest, part);  // resume: the hash covers the whole file
     std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(part.c_str(), "ab"), std::fclose);
@@ -362,7 +403,11 @@ class HubClient {
     if (fs::is_symlink(fs::symlink_status(target))) fs::remove(target, ec);
     fs::path relative = fs::absolute(blob).lexically_relative(fs::absolute(target.parent_path()));
     fs::create_symlink(relative, target, ec);
-    if (ec) fs::copy_file(blob, target, fs::copy_options::overwrite_existing);
+    if (!ec) return;
+    std::error_code ignored;
+    if (fs::is_symlink(fs::symlink_status(target)) && fs::read_symlink(target, ignored) == relative)
+      return;  // another process linked it at the same moment
+    fs::copy_file(blob, target, fs::copy_options::overwrite_existing);
   }
 
   RepoRef ref_;

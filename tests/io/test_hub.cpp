@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/error.h"
 #include "io/hub.h"
@@ -144,6 +145,17 @@ TEST_F(HubTest, InterruptedDownloadResumesOnTheNextRun) {
   ASSERT_EQ(ranges.size(), 1u);
   EXPECT_EQ(ranges[0], "bytes=" + std::to_string(cut) + "-");
   EXPECT_EQ(slurp(snapshot() / "model.safetensors"), weights);
+}
+
+TEST_F(HubTest, ConcurrentDownloadsOfOneModelDoNotCollide) {
+  std::string a, b;
+  std::thread t1([&] { a = download_snapshot({hub.repo, "main"}, options); });
+  std::thread t2([&] { b = download_snapshot({hub.repo, "main"}, options); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(slurp(snapshot() / "model.safetensors"), hub.files.at("model.safetensors").content);
+  EXPECT_TRUE(fs::exists(fs::path(cache) / ".locks" / repo_dir().filename()));  // huggingface_hub's lock place
 }
 
 TEST_F(HubTest, CorruptWeightsAreDetectedBySha256AndDeleted) {
