@@ -13,6 +13,7 @@ int run_pull(int argc, char** argv) {
   CLI::App app{"Download a model from the Hugging Face hub (only the files needed to run it) into the\n"
                "Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub).\n"
                "Files already there are kept; an interrupted download resumes. Prints the model folder."};
+  app.name("gemma4 pull");
   std::string repo = gemma4::hub::kDefaultModel;
   std::string revision;
   bool quiet = false;

@@ -240,10 +240,11 @@ class HubClient {
         url = location[0] == '/' ? options_.endpoint + location : location;
         continue;
       }
+      std::string code = r.header("x-error-code");
+      // The real hub answers 401 RepoNotFound for a repo that does not exist (or is private).
+      if (code == "RepoNotFound" && (r.status == 401 || r.status == 404)) throw not_found_repo();
       if (r.status == 401 || r.status == 403) throw unauthorized(r.status);
       if (r.status == 404) {
-        std::string code = r.header("x-error-code");
-        if (code == "RepoNotFound") throw not_found_repo();
         if (code == "RevisionNotFound")
           throw Error("revision '" + ref_.revision + "' does not exist in " + ref_.repo_id, ExitCode::not_found);
         if (required) throw Error(ref_.repo_id + " has no " + file + " at revision " + revision +
@@ -315,8 +316,10 @@ class HubClient {
                  ExitCode::network);
   }
   Error not_found_repo() const {
+    std::string hint = options_.token.empty() ? "; if it is private, set HF_TOKEN" : "";
     return Error("no repository " + ref_.repo_id + " on " + options_.endpoint +
-                     " (and no local folder of that name)", ExitCode::not_found);
+                     " (and no local folder of that name): check the spelling" + hint,
+                 ExitCode::not_found);
   }
 
   // Where huggingface_hub keeps its lock for a blob, so the two tools also exclude each other.

@@ -3,7 +3,7 @@
 //   HEAD/GET /{org}/{name}/resolve/{revision}/{file}
 //     small files: 200, ETag = git blob sha1, X-Repo-Commit
 //     LFS files (*.safetensors): 302 to /cdn/{sha256} with X-Linked-Etag / X-Linked-Size
-//     missing files: 404 with X-Error-Code (EntryNotFound, RepoNotFound, RevisionNotFound)
+//     missing files: 404 with X-Error-Code (EntryNotFound, RevisionNotFound); unknown repo: 401 RepoNotFound
 //   GET /cdn/{sha256}: the content, with Range support (httplib's)
 // Knobs let a test require a token, corrupt a file, or cut a transfer short.
 #pragma once
@@ -120,7 +120,11 @@ class FakeHub {
       res.status = 404;
       res.set_header("X-Error-Code", code);
     };
-    if (repo_id != repo) return missing("RepoNotFound");
+    if (repo_id != repo) {  // the real hub says 401, not 404, so as not to reveal private repos
+      res.status = 401;
+      res.set_header("X-Error-Code", "RepoNotFound");
+      return;
+    }
     if (revision != "main" && revision != commit) return missing("RevisionNotFound");
     auto it = files.find(file);
     if (it == files.end()) return missing("EntryNotFound");
