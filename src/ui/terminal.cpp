@@ -114,6 +114,44 @@ std::string format_stats(const RunStats& s) {
   return buf;
 }
 
+void ReplyWriter::switch_to(Part part) {
+  if (part == part_) return;
+  std::string text;
+  if (part_ == Part::thinking) text += style_.end();
+  if (part_ != Part::none) text += at_line_start_ ? "\n" : "\n\n";  // a blank line between parts
+  // Without colour, labels mark thinking; an answer with no thinking before it needs none.
+  bool label = !style_.color() && (part == Part::thinking || part_ == Part::thinking);
+  if (label) text += part == Part::thinking ? "[thinking]\n" : "[answer]\n";
+  if (part == Part::thinking) text += style_.begin_thinking();
+  std::fputs(text.c_str(), out_);
+  part_ = part;
+  at_line_start_ = true;
+}
+
+void ReplyWriter::thinking(const std::string& piece) {
+  if (piece.empty()) return;
+  switch_to(Part::thinking);
+  std::fputs(piece.c_str(), out_);
+  at_line_start_ = piece.back() == '\n';
+  std::fflush(out_);
+}
+
+void ReplyWriter::answer(const std::string& piece) {
+  if (piece.empty()) return;
+  switch_to(Part::answer);
+  std::fputs(piece.c_str(), out_);
+  at_line_start_ = piece.back() == '\n';
+  std::fflush(out_);
+}
+
+void ReplyWriter::finish() {
+  if (part_ == Part::thinking) std::fputs(style_.end().c_str(), out_);
+  if (!at_line_start_) std::fputc('\n', out_);
+  std::fflush(out_);
+  part_ = Part::none;
+  at_line_start_ = true;
+}
+
 Style::Style(FILE* stream) : color_(is_terminal(stream) && std::getenv("NO_COLOR") == nullptr) {}
 
 }  // namespace gemma4::ui

@@ -79,4 +79,22 @@ class Style {
   bool color_;
 };
 
+// Writes a streamed reply whose pieces are either thinking or answer, keeping the two visibly
+// apart: with colour, thinking is dim; without, it sits between "[thinking]" / "[answer]" lines.
+class ReplyWriter {
+ public:
+  ReplyWriter(FILE* out, Style style) : out_(out), style_(style) {}
+  void thinking(const std::string& piece);
+  void answer(const std::string& piece);
+  void finish();  // resets colours, ends the line; the writer can then start a new reply
+
+ private:
+  enum class Part { none, thinking, answer };
+  void switch_to(Part part);
+  FILE* out_;
+  Style style_;
+  Part part_ = Part::none;
+  bool at_line_start_ = true;
+};
+
 }  // namespace gemma4::ui

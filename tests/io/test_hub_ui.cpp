@@ -1,6 +1,10 @@
 // The terminal helpers' text (progress line, sizes, statistics).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
 #include "ui/terminal.h"
 
 namespace gemma4::ui {
@@ -41,6 +45,32 @@ TEST(HubUi, StyleIsPlainWithoutColor) {
   EXPECT_EQ(plain.thinking("hmm"), "hmm");
   EXPECT_EQ(plain.begin_thinking() + plain.end(), "");
   EXPECT_EQ(color.thinking("hmm"), "\x1b[2;3mhmm\x1b[0m");
+}
+
+}  // namespace
+}  // namespace gemma4::ui
+
+namespace gemma4::ui {
+namespace {
+
+std::string write_reply(bool color, const std::vector<std::pair<bool, std::string>>& pieces) {
+  char* buf = nullptr;
+  size_t size = 0;
+  FILE* f = open_memstream(&buf, &size);
+  ReplyWriter w(f, Style(color));
+  for (const auto& [is_thinking, text] : pieces) is_thinking ? w.thinking(text) : w.answer(text);
+  w.finish();
+  std::fclose(f);
+  std::string out(buf, size);
+  std::free(buf);
+  return out;
+}
+
+TEST(HubUi, ReplyWriterKeepsThinkingApart) {
+  EXPECT_EQ(write_reply(false, {{false, "Hello"}, {false, " there."}}), "Hello there.\n");
+  EXPECT_EQ(write_reply(false, {{true, "Let me"}, {true, " think."}, {false, "384,400 km."}}),
+            "[thinking]\nLet me think.\n\n[answer]\n384,400 km.\n");
+  EXPECT_EQ(write_reply(true, {{true, "Hmm.\n"}, {false, "Yes."}}), "\x1b[2;3mHmm.\n\x1b[0m\nYes.\n");
 }
 
 }  // namespace
