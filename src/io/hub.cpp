@@ -495,10 +495,12 @@ std::optional<std::string> find_cached_snapshot(const RepoRef& ref, const std::s
 
 std::string download_snapshot(const RepoRef& ref, const HubOptions& options) {
   HubClient hub(ref, options);
-  if (options.offline)
+  if (options.offline) {
+    if (auto cached = find_cached_snapshot(ref, options.cache_dir)) return *cached;
     throw Error(ref.repo_id + " is not (completely) in the cache " + options.cache_dir +
                     " and HF_HUB_OFFLINE is set: unset it to download, or pass a local folder with -m",
                 ExitCode::network);
+  }
   fs::create_directories(hub.repo_dir());
 
   // config.json first: its HEAD tells which commit the revision points at; the rest is pinned to it.

@@ -87,7 +87,7 @@ void ProgressBar::draw(bool final) {
 }
 
 hub::ProgressFn download_progress(bool quiet) {
-  if (quiet) return {};
+  if (quiet || std::getenv("HF_HUB_DISABLE_PROGRESS_BARS")) return {};
   bool tty = is_terminal(stderr);
   auto bars = std::make_shared<std::map<std::string, std::unique_ptr<ProgressBar>>>();
   return [bars, tty](const hub::DownloadProgress& p) {

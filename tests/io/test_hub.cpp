@@ -201,6 +201,14 @@ TEST_F(HubTest, OfflineModeNeverTouchesTheNetwork) {
   EXPECT_EQ(e.code(), ExitCode::network);
   EXPECT_NE(std::string(e.what()).find("HF_HUB_OFFLINE"), std::string::npos);
   EXPECT_EQ(hub.heads.load() + hub.gets.load(), 0);
+
+  // Once cached, even `pull` is content with the cache.
+  options.offline = false;
+  resolve_model(hub.repo, options);
+  options.offline = true;
+  hub.reset_counters();
+  EXPECT_EQ(fs::path(download_snapshot({hub.repo, "main"}, options)), snapshot());
+  EXPECT_EQ(hub.heads.load() + hub.gets.load(), 0);
 }
 
 TEST_F(HubTest, GatedRepoNeedsTheToken) {
