@@ -133,7 +133,9 @@ void Server::Impl::setup() {
     }
   });
 
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted just before the response is written (not after, as a logger would), so a client
+  // that reads /metrics after a response always sees that response counted.
+  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     metrics.count_request(route_name(req.path), res.status);
   });
 

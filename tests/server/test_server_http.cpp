@@ -81,7 +81,9 @@ void expect_error(const httplib::Result& r, int status, const std::string& type,
   ASSERT_TRUE(body.contains("error")) << r->body;
   EXPECT_EQ(body["error"]["type"], type);
   EXPECT_TRUE(body["error"]["message"].is_string());
-  if (!param.empty()) EXPECT_EQ(body["error"]["param"], param);
+  if (!param.empty()) {
+    EXPECT_EQ(body["error"]["param"], param);
+  }
 }
 
 template <class Pred>
