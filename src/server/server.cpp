@@ -208,7 +208,11 @@ GenerationResult Server::Impl::generate(Job& job, const DeltaSink& sink) {
     std::lock_guard lock(jobs_mu);
     running.insert(&job);
   }
-  if (job.socket_fd >= 0) watch.watch(job.socket_fd, &job.cancel);
+  if (job.socket_fd >= 0) {
+    // A client that gave up while queued costs nothing: the backend sees the flag at once.
+    if (peer_hung_up(job.socket_fd)) job.cancel = true;
+    watch.watch(job.socket_fd, &job.cancel);
+  }
   struct Cleanup {
     Impl* self;
     Job* job;
