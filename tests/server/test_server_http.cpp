@@ -265,7 +265,7 @@ TEST(ServerHttp, ParallelRequestsRunTogether) {
   TestServer s(o);
   std::vector<std::future<int>> results;
   for (int i = 0; i < 4; ++i)
-    results.push_back(std::async(std::launch::async, [&] { return s.chat(user_request("SLOW 15"))->status; }));
+    results.push_back(std::async(std::launch::async, [&] { return s.chat(user_request("SLOW 50"))->status; }));  // 1 s each
   for (auto& f : results) EXPECT_EQ(f.get(), 200);
   EXPECT_EQ(s.backend.max_running(), 4);
 }
@@ -352,4 +352,20 @@ TEST(ServerHttp, LoadTwoHundredRequestsFromEightClients) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(s.backend.calls(), 200);
+}
+
+TEST(ServerHttp, ClientThatLeftWhileQueuedIsCancelledBeforeItsTurn) {
+  ServerOptions o;
+  o.parallel = 1;
+  o.max_queue = 2;
+  TestServer s(o);
+  auto running = std::async(std::launch::async, [&] { return s.chat(user_request("SLOW 25"))->status; });  // 0.5 s
+  ASSERT_TRUE(eventually([&] { return s.backend.running() == 1; }));
+  auto c = s.client();
+  c.set_read_timeout(0, 100000);  // gives up while still queued
+  EXPECT_FALSE(c.Post("/v1/chat/completions", user_request("quick").dump(), "application/json"));
+  EXPECT_EQ(running.get(), 200);
+  // The queued request got its slot after its client had gone: cancelled before producing anything.
+  EXPECT_TRUE(eventually([&] { return s.backend.calls() == 2 && s.backend.running() == 0; }));
+  EXPECT_EQ(s.backend.cancelled(), 1);
 }

@@ -192,6 +192,12 @@ test('bad requests raise BadRequestError with the param', async () => {
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'n');
 });
 
+test('an error after the stream started reaches the client as an APIError', async () => {
+  if (!fake) return;
+  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'FAIL_BAD_INPUT' }], stream: true });
+  await assert.rejects(collect(s), (e) => e instanceof OpenAI.APIError && /refuses/.test(e.message));
+});
+
 test('wrong API key raises AuthenticationError', async () => {
   const bad = new OpenAI({ baseURL: client.baseURL, apiKey: 'wrong', maxRetries: 0 });
   await assert.rejects(bad.models.list(), (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
