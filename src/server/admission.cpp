@@ -10,34 +10,27 @@ Admission::Outcome Admission::enter() {
   if (closed_) return Outcome::closed;
   if (active_ < parallel_) {
     ++active_;
-    int64_t a = active_, q = queued_;
-    lock.unlock();
-    notify(a, q);
+    notify();
     return Outcome::admitted;
   }
   if (queued_ >= max_queue_) return Outcome::queue_full;
   ++queued_;
-  int64_t a0 = active_, q0 = queued_;
-  lock.unlock();
-  notify(a0, q0);
-  lock.lock();
+  notify();
   bool got = cv_.wait_for(lock, queue_timeout_, [&] { return closed_ || active_ < parallel_; });
   --queued_;
   Outcome outcome = closed_ ? Outcome::closed : got ? Outcome::admitted : Outcome::timed_out;
   if (outcome == Outcome::admitted) ++active_;
-  int64_t a = active_, q = queued_;
-  lock.unlock();
-  notify(a, q);
+  notify();
   return outcome;
 }
 
 void Admission::leave() {
-  std::unique_lock lock(mu_);
-  --active_;
-  int64_t a = active_, q = queued_;
-  lock.unlock();
+  {
+    std::lock_guard lock(mu_);
+    --active_;
+    notify();
+  }
   cv_.notify_all();  // a waiter takes the slot; wait_idle may be done
-  notify(a, q);
 }
 
 void Admission::close() {
@@ -63,8 +56,8 @@ int64_t Admission::queued() const {
   return queued_;
 }
 
-void Admission::notify(int64_t active, int64_t queued) {
-  if (on_change_) on_change_(active, queued);
+void Admission::notify() {
+  if (on_change_) on_change_(active_, queued_);
 }
 
 }  // namespace gemma4::server

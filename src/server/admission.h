@@ -27,11 +27,12 @@ class Admission {
 
   int64_t active() const;
   int64_t queued() const;
-  // Called with (active, queued) after each change, under no lock of ours.
+  // Called with (active, queued) after each change, under our lock (so updates arrive in order):
+  // it must not call back into this object.
   void on_change(std::function<void(int64_t, int64_t)> fn) { on_change_ = std::move(fn); }
 
  private:
-  void notify(int64_t active, int64_t queued);
+  void notify();  // with mu_ held
 
   const int parallel_, max_queue_;
   const std::chrono::milliseconds queue_timeout_;
