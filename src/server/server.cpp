@@ -57,6 +57,7 @@ bool same_secret(const std::string& a, const std::string& b) {
 
 std::string route_name(const std::string& path) {
   static const std::set<std::string> kRoutes = {"/v1/chat/completions", "/v1/models", "/health", "/metrics"};
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{id}";
   return kRoutes.count(path) ? path : "other";
 }
 
@@ -147,9 +148,16 @@ void Server::Impl::setup() {
     }
   });
 
-  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json model = {{"id", backend.model_id()}, {"object", "model"}, {"created", 0}, {"owned_by", "gemma4"}};
-    send_json(res, 200, {{"object", "list"}, {"data", json::array({model})}});
+  auto model_json = [this] {
+    return json{{"id", backend.model_id()}, {"object", "model"}, {"created", 0}, {"owned_by", "gemma4"}};
+  };
+  http.Get("/v1/models", [model_json](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json()})}});
+  });
+  http.Get(R"(/v1/models/(.+))", [this, model_json](const httplib::Request& req, httplib::Response& res) {
+    if (req.matches[1] == backend.model_id()) return send_json(res, 200, model_json());
+    send_error(res, ApiError(404, "no such model: " + req.matches[1].str() + " (this server serves " +
+                                      backend.model_id() + ")", "model", "model_not_found"));
   });
 
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

@@ -219,6 +219,10 @@ TEST(ServerHttp, ModelsHealthAndMetrics) {
   auto models = s.client().Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(json::parse(models->body)["data"][0]["id"], "fake-gemma");
+  auto one = s.client().Get("/v1/models/fake-gemma");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(json::parse(one->body)["id"], "fake-gemma");
+  expect_error(s.client().Get("/v1/models/gpt-5"), 404, "not_found_error", "model");
   EXPECT_EQ(json::parse(s.client().Get("/health")->body)["status"], "ok");
   ASSERT_EQ(s.chat(user_request("one two"))->status, 200);
   ASSERT_EQ(s.chat(user_request("x", {{"temperature", -1}}))->status, 400);
