@@ -161,7 +161,8 @@ std::string fill(const std::string& pattern, const std::string& number) {
 
 // ---- layouts --------------------------------------------------------------------------
 
-// HF values (PyTorch order) -> GGUF values; returns the GGUF ne.
+// HF values (PyTorch order) -> GGUF values; returns the GGUF ne. An empty `x` computes the
+// shape only.
 std::vector<int64_t> to_gguf_layout(GgufLayout layout, const std::vector<int64_t>& hf_shape, std::vector<float>& x) {
   std::vector<int64_t> torch = hf_shape;
   switch (layout) {
@@ -179,6 +180,10 @@ std::vector<int64_t> to_gguf_layout(GgufLayout layout, const std::vector<int64_t
       const int64_t n = hf_shape[0], p = std::llround(std::sqrt(hf_shape[1] / 3.0));
       check(p * p * 3 == hf_shape[1], "patch embedding columns are not p*p*3");
       // [n, row, col, ch] -> [n, ch, row, col]: the conv kernel layout llama.cpp uses.
+      if (x.empty()) {
+        torch = {n, 3, p, p};
+        break;
+      }
       std::vector<float> y(x.size());
       for (int64_t o = 0; o < n; ++o)
         for (int64_t r = 0; r < p; ++r)
