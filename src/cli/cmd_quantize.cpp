@@ -19,12 +19,15 @@ int run_quantize(int argc, char** argv) {
   app.add_option("--mmproj", mmproj, "also write the vision + audio towers to this mmproj GGUF");
   app.add_option("--tokenizer", tokenizer, "folder with tokenizer.json (default: the model folder)");
   app.add_flag("-v,--verbose", verbose, "print every tensor's GGUF name and type");
+  int64_t layers = 0;
+  app.add_option("--layers", layers, "developer: keep only the first N decoder layers (llama.cpp parity checks)");
   GEMMA4_PARSE(app, argc, argv);
 
   gemma4::GgufConvertOptions options;
   options.type = gemma4::ggml_type_from_name(type);
   options.tokenizer_dir = tokenizer;
   options.verbose = verbose;
+  options.keep_layers = layers;
   const auto text = gemma4::write_text_gguf(model, out, options);
   std::printf("%s: %zu tensors (%s", out.c_str(), text.tensors, gemma4::ggml_type_name(options.type).c_str());
   if (text.fallback_tensors) std::printf(", %zu with rows not whole blocks stored wider", text.fallback_tensors);

@@ -279,15 +279,45 @@ struct Converted {
 };
 
 // Adds every tensor of `store` that belongs to this file (text or mmproj).
+// The layer number of a decoder tensor ("blk.N."), or -1.
+int64_t text_layer_of(const std::string& gguf_name) {
+  if (gguf_name.rfind("blk.", 0) != 0) return -1;
+  return std::stoll(gguf_name.substr(4, gguf_name.find('.', 4) - 4));
+}
+
+// With keep_layers, the per-layer embedding tables keep the first keep_layers * P of their
+// L * P per-layer columns (embed_tokens_per_layer) or rows (per_layer_model_projection).
+std::vector<int64_t> keep_first_layers(const std::string& gguf_name, std::vector<int64_t> shape, int64_t n_layers,
+                                       int64_t keep_layers, std::vector<float>* x) {
+  if (keep_layers <= 0 || keep_layers >= n_layers) return shape;
+  if (gguf_name == "per_layer_token_embd.weight") {
+    const int64_t rows = shape[0], cols = shape[1], keep = cols / n_layers * keep_layers;
+    if (x) {
+      std::vector<float> y(static_cast<size_t>(rows * keep));
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(x->begin() + r * cols, keep, y.begin() + r * keep);
+      *x = std::move(y);
+    }
+    shape[1] = keep;
+  } else if (gguf_name == "per_layer_model_proj.weight") {
+    shape[0] = shape[0] / n_layers * keep_layers;
+    if (x) x->resize(static_cast<size_t>(shape[0] * shape[1]));
+  }
+  return shape;
+}
+
 void add_tensors(GgufWriter& w, const TensorStore& store, GgmlType type, bool mmproj, GgufConvertReport& report,
-                 bool verbose) {
+                 bool verbose, int64_t n_layers = 0, int64_t keep_layers = 0) {
   for (const auto& [name, info] : store.tensors()) {
     if (name == "lm_head.weight") continue;  // tied to token_embd (llama.cpp reuses it)
     const auto mapped = hf_to_gguf_name(name);
     if (!mapped) throw Error("no GGUF name for tensor '" + name + "'", ExitCode::unsupported);
     if (mapped->mmproj != mmproj) continue;
+    if (keep_layers > 0 && text_layer_of(mapped->name) >= keep_layers) continue;
+    const std::string gguf_name = mapped->name;
+    const std::vector<int64_t> hf_shape = keep_first_layers(gguf_name, info.shape, n_layers, keep_layers, nullptr);
     std::vector<float> probe;  // layout only: the shape does not depend on the values
-    const std::vector<int64_t> ne = to_gguf_layout(mapped->layout, info.shape, probe);
+    const std::vector<int64_t> ne = to_gguf_layout(mapped->layout, hf_shape, probe);
     bool fallback = false;
     const GgmlType t = choose_type(type, mapped->name, ne, &fallback);
     report.fallback_tensors += fallback;
@@ -296,9 +326,10 @@ void add_tensors(GgufWriter& w, const TensorStore& store, GgmlType type, bool mm
       std::fprintf(stderr, "%-60s -> %-40s %s\n", name.c_str(), mapped->name.c_str(), ggml_type_name(t).c_str());
     const TensorInfo* src = &info;
     const GgufLayout layout = mapped->layout;
-    w.add_tensor(mapped->name, t, ne, [src, layout, t]() {
+    w.add_tensor(mapped->name, t, ne, [src, layout, t, gguf_name, n_layers, keep_layers]() {
       std::vector<float> x = to_f32(*src);
-      const auto shape = to_gguf_layout(layout, src->shape, x);
+      const auto kept = keep_first_layers(gguf_name, src->shape, n_layers, keep_layers, &x);
+      const auto shape = to_gguf_layout(layout, kept, x);
       int64_t n = 1;
       for (int64_t d : shape) n *= d;
       return quantize_ggml(t, x.data(), n);
@@ -574,8 +605,19 @@ uint32_t llama_ftype_for(GgmlType t) {
 GgufConvertReport write_text_gguf(const std::string& model_dir, const std::string& out_path,
                                   const GgufConvertOptions& options) {
   check(ggml_can_quantize_to(options.type), "cannot write " + ggml_type_name(options.type), ExitCode::unsupported);
-  const json config = read_json(model_dir + "/config.json");
-  const json& tc = text_config(config);
+  json config = read_json(model_dir + "/config.json");
+  json& tc = config.contains("text_config") ? config["text_config"] : config;
+  const auto n_layers = get<int64_t>(tc, "num_hidden_layers", "text_config");
+  const int64_t keep = options.keep_layers;
+  check(keep >= 0 && keep <= n_layers, "--layers must be between 1 and " + std::to_string(n_layers), ExitCode::usage);
+  if (keep > 0 && keep < n_layers) {
+    // The shared layers are the last ones: dropping layers from the end removes them first.
+    tc["num_kv_shared_layers"] = std::max<int64_t>(0, get_or<int64_t>(tc, "num_kv_shared_layers", 0) - (n_layers - keep));
+    tc["num_hidden_layers"] = keep;
+    auto types = get<std::vector<std::string>>(tc, "layer_types", "text_config");
+    types.resize(static_cast<size_t>(keep));
+    tc["layer_types"] = types;
+  }
   const TensorStore store = TensorStore::open(model_dir);
   const TensorInfo& embed = store.require("model.language_model.embed_tokens.weight");
   check(embed.shape.size() == 2, "embed_tokens must be 2-D");
@@ -589,7 +631,7 @@ GgufConvertReport write_text_gguf(const std::string& model_dir, const std::strin
   const std::vector<float> freqs = proportional_rope_freqs(tc);
   w.add_tensor("rope_freqs.weight", GgmlType::f32, {static_cast<int64_t>(freqs.size())},
                [freqs]() { return quantize_ggml(GgmlType::f32, freqs.data(), static_cast<int64_t>(freqs.size())); });
-  add_tensors(w, store, options.type, /*mmproj=*/false, report, options.verbose);
+  add_tensors(w, store, options.type, /*mmproj=*/false, report, options.verbose, n_layers, keep);
   w.write(out_path);
   report.tensors += 1;
   return report;

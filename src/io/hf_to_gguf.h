@@ -43,6 +43,10 @@ struct GgufConvertOptions {
   GgmlType type = GgmlType::q8_0;  // q8_0 | q4_0 | q4_k | bf16 (f16, f32 also work)
   std::string tokenizer_dir;       // folder with tokenizer.json; default: the model folder
   bool verbose = false;
+  // Developer option (0 = all): keep only the first N decoder layers, with the per-layer
+  // embedding tables cut to match and KV sharing reduced accordingly. llama.cpp cannot run the
+  // tiny goldens model whole (see tools/llama_parity/README.md); its first layers it can.
+  int64_t keep_layers = 0;
 };
 
 struct GgufConvertReport {

@@ -1,8 +1,9 @@
 // Runs llama.cpp (prebuilt, via node-llama-cpp 3.22.1) on a GGUF and prints, as JSON, the raw
 // logits after every prompt token and the greedy continuation (argmax, first index on ties).
 //
-// Usage: node llama_logits.mjs MODEL.gguf IDS [N_GENERATE] [THREADS]
+// Usage: node llama_logits.mjs MODEL.gguf IDS [N_GENERATE] [THREADS] [KV_TYPE]
 //   IDS: comma-separated token ids (the whole prompt, BOS included; nothing is added).
+//   KV_TYPE: F16 (llama.cpp's default) or F32 (exact K/V, for float32 parity).
 // Output: {"n_vocab":V, "logits":[[V floats] per prompt position], "generated":[ids],
 //          "step_logits":[[V floats] that chose each generated id]}
 // NODE_PATH (or install.sh's folder) must provide node-llama-cpp.
@@ -23,11 +24,15 @@ if (!modelPath || !idsArg) {
 const ids = idsArg.split(",").filter((s) => s.length).map(Number);
 const nGenerate = Number(nGenArg ?? 0);
 const threads = Number(threadsArg ?? 2);
+const kvType = process.argv[6] ?? "F16";
 
 const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-const nVocab = model.tokens.nTokens ?? model.fileInsights?.tensorInfo?.find((t) => t.name === "token_embd.weight")?.dimensions?.[1];
-const context = await model.createContext({ contextSize: Math.max(64, ids.length + nGenerate + 8), threads, batchSize: 512 });
+const context = await model.createContext({
+  contextSize: Math.max(64, ids.length + nGenerate + 8), threads, batchSize: 512,
+  experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
+  flashAttention: process.env.GEMMA4_LLAMA_FLASH_ATTN === "1",
+});
 const sequence = context.getSequence();
 
 // Map<token, logit> -> dense array (every vocabulary entry is requested, so none is missing).
@@ -44,6 +49,7 @@ function argmax(a) {
 
 const want = { generateNext: { logits: true } };
 const results = await sequence.controlledEvaluate(ids.map((t) => [t, want]));
+const nVocab = results[0].next.logits.size;  // every token's logit is returned
 const logits = results.map((r) => dense(r.next.logits, nVocab));
 const generated = [];
 const stepLogits = [];
