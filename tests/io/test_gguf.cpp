@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -308,4 +309,30 @@ TEST(GgufTiny, QuantizeCommand) {
                               "/x.gguf --type q2_k 2>/dev/null"),
             2);
   EXPECT_NE(test::run_command(test::gemma4_binary() + " quantize /nonexistent " + dir + "/x.gguf 2>/dev/null"), 0);
+}
+
+// With a real tokenizer.json, the vocabulary, special ids and chat template come from it.
+TEST(GgufTiny, TokenizerFromTokenizerJson) {
+  std::string dir;
+  if (const char* env = std::getenv("GEMMA4_TOKENIZER_DIR")) dir = env;
+  if (dir.empty()) {
+    ASSERT_EQ(test::run_command("bash " + test::shared_dir() + "/tools/gemma4-tokenizer.sh 2>/dev/null", &dir), 0);
+    while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+  }
+  const std::string out = test::temp_dir("gguf-tok") + "/t.gguf";
+  GgufConvertOptions o;
+  o.type = GgmlType::bf16;
+  o.tokenizer_dir = dir;
+  const auto report = write_text_gguf(test::tiny_dir(), out, o);
+  EXPECT_FALSE(report.synthetic_tokenizer);
+  EXPECT_TRUE(report.chat_template);
+  const auto f = GgufFile::open(out);
+  const auto& tokens = f.get_strings("tokenizer.ggml.tokens");
+  ASSERT_EQ(tokens.size(), 1024u);  // cut to the model's embedding rows
+  EXPECT_EQ(tokens[2], "<bos>");
+  EXPECT_EQ(tokens[106], "<turn|>");
+  const auto& types = f.find("tokenizer.ggml.token_type")->ints;
+  EXPECT_EQ(types[2], 3);  // CONTROL
+  EXPECT_GT(f.get_strings("tokenizer.ggml.merges").size(), 100000u);
+  EXPECT_NE(f.get_string("tokenizer.chat_template").find("<|turn>"), std::string::npos);
 }
