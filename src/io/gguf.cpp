@@ -446,6 +446,11 @@ void GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vector<
   tensors_.push_back({name, type, std::move(ne), nbytes, std::move(produce)});
 }
 
+void GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> bytes) {
+  auto data = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  add_tensor(name, type, std::move(ne), [data](const Emit& emit) { emit(data->data(), data->size()); });
+}
+
 void GgufWriter::write(const std::string& path) const {
   Sink s(path);
   std::vector<std::pair<std::string, GgufValue>> kv = kv_;
@@ -472,11 +477,15 @@ void GgufWriter::write(const std::string& path) const {
   }
   s.pad_to(alignment_);
   for (const auto& t : tensors_) {
-    const std::vector<uint8_t> data = t.produce();
-    if (data.size() != t.nbytes)
-      throw Error("GGUF writer: tensor " + t.name + " produced " + std::to_string(data.size()) + " bytes, expected " +
+    size_t produced = 0;
+    t.produce([&](const uint8_t* p, size_t n) {
+      if (produced + n > t.nbytes) throw Error("GGUF writer: tensor " + t.name + " produced too many bytes");
+      s.bytes(p, n);
+      produced += n;
+    });
+    if (produced != t.nbytes)
+      throw Error("GGUF writer: tensor " + t.name + " produced " + std::to_string(produced) + " bytes, expected " +
                   std::to_string(t.nbytes));
-    s.bytes(data.data(), data.size());
     s.pad_to(alignment_);
   }
   s.close();

@@ -125,16 +125,19 @@ class GgufFile {
 // Reads one tensor as float32 (any supported type), numel values in GGML order.
 std::vector<float> gguf_to_f32(const GgufTensor& t);
 
-// Writes GGUF v3 files. Tensor bytes are produced on demand while writing, so converting a
-// large model never holds more than one tensor in memory.
+// Writes GGUF v3 files. Tensor bytes are produced on demand while writing, in pieces, so
+// converting a large model (E2B's 2.35 B-entry per-layer table) never holds a whole tensor.
 class GgufWriter {
  public:
-  using Producer = std::function<std::vector<uint8_t>()>;
+  using Emit = std::function<void(const uint8_t* bytes, size_t n)>;
+  // Calls emit() with the tensor's bytes, in order, in as many pieces as it likes.
+  using Producer = std::function<void(const Emit& emit)>;
 
   void set_alignment(uint64_t a) { alignment_ = a; }
   void set(const std::string& key, GgufValue value);  // replaces an existing key
   // `ne` in GGML order; `produce` must return exactly ggml_row_bytes(type, ne[0]) * rows bytes.
   void add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> ne, Producer produce);
+  void add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> ne, std::vector<uint8_t> bytes);
   void write(const std::string& path) const;  // throws Error on I/O failure
 
   size_t tensor_count() const { return tensors_.size(); }

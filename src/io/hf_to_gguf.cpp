@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -12,6 +13,7 @@
 #include "base/error.h"
 #include "base/mapped_file.h"
 #include "io/safetensors.h"
+#include "tensor/dtype.h"
 
 namespace gemma4 {
 
@@ -306,6 +308,45 @@ std::vector<int64_t> keep_first_layers(const std::string& gguf_name, std::vector
   return shape;
 }
 
+// Source rows [r0, r1) of a 2-D (or 1-D) float tensor as float32, keeping the first `cols`
+// of each row.
+void rows_to_f32(const TensorInfo& t, int64_t r0, int64_t r1, int64_t cols, std::vector<float>& out) {
+  const int64_t row_len = t.shape.empty() ? 1 : t.numel() / t.shape[0];
+  const size_t es = dtype_size(t.dtype);
+  out.resize(static_cast<size_t>((r1 - r0) * cols));
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint8_t* p = t.data + (r * row_len + c) * static_cast<int64_t>(es);
+      float v;
+      if (t.dtype == DType::f32) {
+        std::memcpy(&v, p, 4);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        check(t.dtype == DType::bf16 || t.dtype == DType::f16, t.name + ": weights must be f32, f16 or bf16");
+        v = t.dtype == DType::bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+      out[static_cast<size_t>((r - r0) * cols + c)] = v;
+    }
+}
+
+// Streams a tensor stored as is (PyTorch layout = GGML layout) a few rows at a time.
+void emit_rows(const TensorInfo& src, const std::string& gguf_name, int64_t n_layers, int64_t keep_layers, GgmlType t,
+               const GgufWriter::Emit& emit) {
+  const auto shape = keep_first_layers(gguf_name, src.shape, n_layers, keep_layers, nullptr);
+  const int64_t rows = shape.size() <= 1 ? 1 : shape[0];
+  int64_t cols = 1;
+  for (size_t d = shape.size() <= 1 ? 0 : 1; d < shape.size(); ++d) cols *= shape[d];
+  const int64_t chunk = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(cols, 1));
+  std::vector<float> x;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t r1 = std::min(rows, r0 + chunk);
+    rows_to_f32(src, r0, r1, cols, x);
+    const auto bytes = quantize_ggml(t, x.data(), static_cast<int64_t>(x.size()));
+    emit(bytes.data(), bytes.size());
+  }
+}
+
 void add_tensors(GgufWriter& w, const TensorStore& store, GgmlType type, bool mmproj, GgufConvertReport& report,
                  bool verbose, int64_t n_layers = 0, int64_t keep_layers = 0) {
   for (const auto& [name, info] : store.tensors()) {
@@ -326,13 +367,14 @@ void add_tensors(GgufWriter& w, const TensorStore& store, GgmlType type, bool mm
       std::fprintf(stderr, "%-60s -> %-40s %s\n", name.c_str(), mapped->name.c_str(), ggml_type_name(t).c_str());
     const TensorInfo* src = &info;
     const GgufLayout layout = mapped->layout;
-    w.add_tensor(mapped->name, t, ne, [src, layout, t, gguf_name, n_layers, keep_layers]() {
-      std::vector<float> x = to_f32(*src);
-      const auto kept = keep_first_layers(gguf_name, src->shape, n_layers, keep_layers, &x);
-      const auto shape = to_gguf_layout(layout, kept, x);
+    w.add_tensor(gguf_name, t, ne, [src, layout, t, gguf_name, n_layers, keep_layers](const GgufWriter::Emit& emit) {
+      if (layout == GgufLayout::same) return emit_rows(*src, gguf_name, n_layers, keep_layers, t, emit);
+      std::vector<float> x = to_f32(*src);  // small tensors with a layout change: all at once
+      const auto shape = to_gguf_layout(layout, src->shape, x);
       int64_t n = 1;
       for (int64_t d : shape) n *= d;
-      return quantize_ggml(t, x.data(), n);
+      const auto bytes = quantize_ggml(t, x.data(), n);
+      emit(bytes.data(), bytes.size());
     });
   }
 }
@@ -630,7 +672,7 @@ GgufConvertReport write_text_gguf(const std::string& model_dir, const std::strin
 
   const std::vector<float> freqs = proportional_rope_freqs(tc);
   w.add_tensor("rope_freqs.weight", GgmlType::f32, {static_cast<int64_t>(freqs.size())},
-               [freqs]() { return quantize_ggml(GgmlType::f32, freqs.data(), static_cast<int64_t>(freqs.size())); });
+               quantize_ggml(GgmlType::f32, freqs.data(), static_cast<int64_t>(freqs.size())));
   add_tensors(w, store, options.type, /*mmproj=*/false, report, options.verbose, n_layers, keep);
   w.write(out_path);
   report.tensors += 1;

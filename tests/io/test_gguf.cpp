@@ -24,9 +24,6 @@ std::vector<uint8_t> slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-GgufWriter::Producer bytes_of(std::vector<uint8_t> b) {
-  return [b]() { return b; };
-}
 
 // A small file with metadata of every kind and tensors of three types.
 std::string write_sample(const std::string& dir, uint64_t alignment = 32) {
@@ -44,9 +41,9 @@ std::string write_sample(const std::string& dir, uint64_t alignment = 32) {
   w.set("a.strings", GgufValue::array_str({"x", "", "ünï"}));
   std::vector<float> v(64);
   for (int i = 0; i < 64; ++i) v[i] = 0.1f * static_cast<float>(i - 30);
-  w.add_tensor("t.f32", GgmlType::f32, {3}, bytes_of(quantize_ggml(GgmlType::f32, v.data(), 3)));
-  w.add_tensor("t.q8", GgmlType::q8_0, {32, 2}, bytes_of(quantize_ggml(GgmlType::q8_0, v.data(), 64)));
-  w.add_tensor("t.bf16", GgmlType::bf16, {8, 2, 2, 2}, bytes_of(quantize_ggml(GgmlType::bf16, v.data(), 64)));
+  w.add_tensor("t.f32", GgmlType::f32, {3}, quantize_ggml(GgmlType::f32, v.data(), 3));
+  w.add_tensor("t.q8", GgmlType::q8_0, {32, 2}, quantize_ggml(GgmlType::q8_0, v.data(), 64));
+  w.add_tensor("t.bf16", GgmlType::bf16, {8, 2, 2, 2}, quantize_ggml(GgmlType::bf16, v.data(), 64));
   const std::string path = dir + "/sample.gguf";
   w.write(path);
   return path;

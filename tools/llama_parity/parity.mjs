@@ -138,6 +138,9 @@ const T = ids20.length;
   const keep = 6;
   const ref = headLogits(goldens.get(`text_prefill_20.layer_output.${keep - 1}`).data, T);
   const study = manifest.tolerance_study.text_prefill_20.logits;
+  // Rounded activations flip near-ties: the study's lowest bf16 top-1 agreement over text cases.
+  const minTop1 = Math.min(...["text_prefill_5", "text_prefill_20", "text_prefill_45"].map(
+    (k) => manifest.tolerance_study[k].logits.bf16_argmax_agreement));
   const cases = [
     // float32 weights, float32 K/V: only summation order differs -> the goldens' float32 atol.
     { type: "f32", kv: "F32", bound: atol },
@@ -158,7 +161,7 @@ const T = ids20.length;
     }
     const cmp = compare(r.logits, ref);
     record({ name: `first ${keep} layers, ${c.type} GGUF (KV ${c.kv}) vs golden layer_output.${keep - 1} + head`,
-             ...cmp, bound: c.bound, pass: cmp.max_abs <= c.bound && cmp.top1_agreement >= (c.type === "f32" ? 1 : 0.9),
+             ...cmp, bound: c.bound, pass: cmp.max_abs <= c.bound && cmp.top1_agreement >= (c.type === "f32" ? 1 : minTop1),
              detail: `max |diff| ${cmp.max_abs.toExponential(2)} (bound ${c.bound.toFixed(4)}), top-1 agreement ${cmp.top1_agreement}` });
   }
 }
