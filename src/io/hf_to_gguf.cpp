@@ -779,3 +779,116 @@ std::vector<float> GgufHfStore::to_f32(const Entry& e) const {
 }
 
 }  // namespace gemma4
+
+namespace gemma4 {
+
+GgufVocab read_gguf_vocab(const GgufFile& f) {
+  GgufVocab v;
+  v.model = f.get_string("tokenizer.ggml.model");
+  v.pre = f.get_string("tokenizer.ggml.pre", "");
+  v.tokens = f.get_strings("tokenizer.ggml.tokens");
+  if (const GgufValue* t = f.find("tokenizer.ggml.token_type")) {
+    check(t->is_array() && t->ints.size() == v.tokens.size(), f.path() + ": tokenizer.ggml.token_type does not match the tokens");
+    v.token_types = t->ints;
+  } else {
+    v.token_types.assign(v.tokens.size(), 1);
+  }
+  if (const GgufValue* sc = f.find("tokenizer.ggml.scores")) {
+    check(sc->is_array() && sc->floats.size() == v.tokens.size(), f.path() + ": tokenizer.ggml.scores does not match the tokens");
+    v.scores = sc->floats;
+  }
+  if (f.has("tokenizer.ggml.merges")) v.merges = f.get_strings("tokenizer.ggml.merges");
+  const auto n = static_cast<int64_t>(v.tokens.size());
+  auto id = [&](const char* key) {
+    const int64_t i = f.get_int(key, -1);
+    check(i >= -1 && i < n, f.path() + ": " + key + " is out of range");
+    return i;
+  };
+  v.bos = id("tokenizer.ggml.bos_token_id");
+  v.eos = id("tokenizer.ggml.eos_token_id");
+  v.unk = id("tokenizer.ggml.unknown_token_id");
+  v.pad = id("tokenizer.ggml.padding_token_id");
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", true);
+  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false);
+  v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix", false);
+  v.chat_template = f.get_string("tokenizer.chat_template", "");
+  return v;
+}
+
+nlohmann::json gguf_to_hf_text_config(const GgufFile& f) {
+  const std::string arch = f.get_string("general.architecture");
+  check(arch == "gemma4", f.path() + ": architecture " + arch + " is not gemma4", ExitCode::unsupported);
+  const std::string k = "gemma4.";
+  nlohmann::json c;
+  c["model_type"] = "gemma4_text";
+  const int64_t n_layer = f.get_int(k + "block_count");
+  check(n_layer > 0 && n_layer < 100000, f.path() + ": bad block_count");
+  c["num_hidden_layers"] = n_layer;
+  c["hidden_size"] = f.get_int(k + "embedding_length");
+  c["max_position_embeddings"] = f.get_int(k + "context_length");
+  c["num_attention_heads"] = f.get_int(k + "attention.head_count");
+  c["rms_norm_eps"] = f.get_float(k + "attention.layer_norm_rms_epsilon", 1e-6);
+  const int64_t n_shared = f.get_int(k + "attention.shared_kv_layers", 0);
+  c["num_kv_shared_layers"] = n_shared;
+  // Layer types: true = sliding.
+  const GgufValue* pattern = f.find(k + "attention.sliding_window_pattern");
+  check(pattern && pattern->is_array() && static_cast<int64_t>(pattern->ints.size()) == n_layer,
+        f.path() + ": attention.sliding_window_pattern must list every layer");
+  std::vector<std::string> types;
+  for (int64_t s : pattern->ints) types.push_back(s ? "sliding_attention" : "full_attention");
+  c["layer_types"] = types;
+  // FFN width: an array means double-wide MLPs on the KV-shared layers (or any per-layer widths).
+  const auto ff = f.get_int_per_layer(k + "feed_forward_length", n_layer);
+  c["intermediate_size"] = ff[0];
+  bool double_wide = n_shared > 0;
+  for (int64_t il = 0; il < n_layer; ++il)
+    double_wide = double_wide && ff[static_cast<size_t>(il)] == (il < n_layer - n_shared ? ff[0] : 2 * ff[0]);
+  bool uniform = true;
+  for (int64_t w : ff) uniform = uniform && w == ff[0];
+  check(uniform || double_wide, f.path() + ": feed_forward_length per layer is neither uniform nor double-wide on the shared layers",
+        ExitCode::unsupported);
+  c["use_double_wide_mlp"] = !uniform;
+  // KV heads: one value, or full/sliding values per layer.
+  const auto kv = f.get_int_per_layer(k + "attention.head_count_kv", n_layer);
+  c["num_key_value_heads"] = kv[0];
+  c["num_global_key_value_heads"] = nullptr;
+  for (int64_t il = 0; il < n_layer; ++il)
+    if (!pattern->ints[static_cast<size_t>(il)]) {
+      if (kv[static_cast<size_t>(il)] != kv[0]) c["num_global_key_value_heads"] = kv[static_cast<size_t>(il)];
+    } else {
+      c["num_key_value_heads"] = kv[static_cast<size_t>(il)];
+    }
+  const int64_t hd_full = f.get_int(k + "attention.key_length");
+  const int64_t hd_swa = f.get_int(k + "attention.key_length_swa", hd_full);
+  c["head_dim"] = hd_swa;
+  c["global_head_dim"] = hd_full;
+  // Proportional RoPE: rope_freqs holds 1 for rotated pairs and a huge factor for the others.
+  double partial = 1.0;
+  if (const GgufTensor* rf = f.find_tensor("rope_freqs.weight")) {
+    const auto factors = gguf_to_f32(*rf);
+    const auto rotated = std::count(factors.begin(), factors.end(), 1.0f);
+    partial = 2.0 * static_cast<double>(rotated) / static_cast<double>(hd_full);
+  }
+  nlohmann::json full = {{"rope_type", "proportional"}, {"rope_theta", f.get_float(k + "rope.freq_base")},
+                         {"partial_rotary_factor", partial}};
+  nlohmann::json sliding = {{"rope_type", "default"}, {"rope_theta", f.get_float(k + "rope.freq_base_swa", 10000.0)}};
+  const int64_t rot_swa = f.get_int(k + "rope.dimension_count_swa", hd_swa);
+  if (rot_swa != hd_swa) sliding["partial_rotary_factor"] = static_cast<double>(rot_swa) / static_cast<double>(hd_swa);
+  c["rope_parameters"] = {{"full_attention", full}, {"sliding_attention", sliding}};
+  c["sliding_window"] = f.get_int(k + "attention.sliding_window");
+  c["hidden_size_per_layer_input"] = f.get_int(k + "embedding_length_per_layer_input", 0);
+  c["final_logit_softcapping"] = f.has(k + "final_logit_softcapping")
+                                     ? nlohmann::json(f.get_float(k + "final_logit_softcapping"))
+                                     : nlohmann::json(nullptr);
+  const GgufTensor& embd = f.require_tensor("token_embd.weight");
+  check(embd.ne.size() == 2, f.path() + ": token_embd.weight must be 2-D");
+  c["vocab_size"] = embd.ne[1];
+  if (const GgufTensor* ple = f.find_tensor("per_layer_token_embd.weight")) c["vocab_size_per_layer_input"] = ple->ne[1];
+  c["tie_word_embeddings"] = f.find_tensor("output.weight") == nullptr;
+  if (f.has("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = f.get_int("tokenizer.ggml.bos_token_id");
+  if (f.has("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = f.get_int("tokenizer.ggml.eos_token_id");
+  if (f.has("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = f.get_int("tokenizer.ggml.padding_token_id");
+  return c;
+}
+
+}  // namespace gemma4

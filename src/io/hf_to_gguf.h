@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,25 @@ GgufConvertReport write_mmproj_gguf(const std::string& model_dir, const std::str
 
 // The `general.file_type` (llama_ftype) value for a --type.
 uint32_t llama_ftype_for(GgmlType t);
+
+// The tokenizer stored in a GGUF (llama.cpp keys tokenizer.ggml.* and tokenizer.chat_template).
+struct GgufVocab {
+  std::string model;  // tokenizer.ggml.model ("gemma4", or "llama" in ollama's files)
+  std::string pre;    // tokenizer.ggml.pre (may be empty)
+  std::vector<std::string> tokens;
+  std::vector<int64_t> token_types;  // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+  std::vector<double> scores;        // empty if absent
+  std::vector<std::string> merges;   // "left right"
+  int64_t bos = -1, eos = -1, unk = -1, pad = -1;
+  bool add_bos = true, add_eos = false, add_space_prefix = false;
+  std::string chat_template;  // empty if the file has none
+};
+GgufVocab read_gguf_vocab(const GgufFile& file);
+
+// The text model's Hugging Face `text_config` rebuilt from gemma4 GGUF metadata (the inverse of
+// what write_text_gguf writes), so the model code reads one configuration format. Proportional
+// RoPE's partial_rotary_factor is recovered from rope_freqs (count of factors equal to 1).
+nlohmann::json gguf_to_hf_text_config(const GgufFile& file);
 
 // A GGUF text model (and optionally its mmproj) seen through Hugging Face names: each tensor
 // with its HF name, HF (PyTorch-order) shape, and float32 values with the GGUF-side

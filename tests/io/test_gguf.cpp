@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "io/gguf.h"
 #include "io/hf_to_gguf.h"
 #include "io/safetensors.h"
@@ -332,4 +333,28 @@ TEST(GgufTiny, TokenizerFromTokenizerJson) {
   EXPECT_EQ(types[2], 3);  // CONTROL
   EXPECT_GT(f.get_strings("tokenizer.ggml.merges").size(), 100000u);
   EXPECT_NE(f.get_string("tokenizer.chat_template").find("<|turn>"), std::string::npos);
+}
+
+// Loading side: the text config and tokenizer come back out of the GGUF.
+TEST(GgufTiny, TextConfigRebuiltFromMetadata) {
+  const auto f = GgufFile::open(tiny_gguf("q8_0") + ".gguf");
+  const auto c = gguf_to_hf_text_config(f);
+  const auto want = nlohmann::json::parse(read_file(test::tiny_dir() + "/config.json"))["text_config"];
+  for (const char* key : {"num_hidden_layers", "hidden_size", "max_position_embeddings", "num_attention_heads",
+                          "num_kv_shared_layers", "layer_types", "intermediate_size", "use_double_wide_mlp",
+                          "num_key_value_heads", "num_global_key_value_heads", "head_dim", "global_head_dim",
+                          "sliding_window", "hidden_size_per_layer_input", "final_logit_softcapping", "vocab_size",
+                          "vocab_size_per_layer_input", "tie_word_embeddings", "bos_token_id", "pad_token_id"})
+    EXPECT_EQ(c[key], want[key]) << key;
+  EXPECT_NEAR(c["rms_norm_eps"].get<double>(), want["rms_norm_eps"].get<double>(), 1e-12);
+  for (const char* type : {"full_attention", "sliding_attention"})
+    for (const auto& [k, v] : want["rope_parameters"][type].items()) EXPECT_EQ(c["rope_parameters"][type][k], v) << type << "." << k;
+
+  const auto vocab = read_gguf_vocab(f);
+  EXPECT_EQ(vocab.model, "gemma4");
+  EXPECT_EQ(vocab.tokens.size(), 1024u);
+  EXPECT_EQ(vocab.bos, 2);
+  EXPECT_EQ(vocab.token_types[1010], 3);
+  EXPECT_EQ(vocab.merges.size(), 26u);
+  EXPECT_TRUE(vocab.add_bos);
 }
