@@ -756,14 +756,14 @@ void GgufHfStore::add(const GgufFile& file, bool mmproj) {
     e.layout = hf->layout;
     e.tensor = &t;
     e.shape = to_hf_layout(hf->layout, t.ne, nullptr);
+    check(index_.emplace(e.hf_name, entries_.size()).second, file.path() + ": two tensors map to " + e.hf_name);
     entries_.push_back(std::move(e));
   }
 }
 
 const GgufHfStore::Entry* GgufHfStore::find(const std::string& hf_name) const {
-  for (const auto& e : entries_)
-    if (e.hf_name == hf_name) return &e;
-  return nullptr;
+  auto it = index_.find(hf_name);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 const GgufHfStore::Entry& GgufHfStore::require(const std::string& hf_name) const {

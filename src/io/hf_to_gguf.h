@@ -9,6 +9,7 @@
 // Hugging Face names and shapes the model code binds (GgufHfStore).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -112,6 +113,7 @@ class GgufHfStore {
   void add(const GgufFile& file, bool mmproj);
   std::shared_ptr<GgufFile> text_, mmproj_;
   std::vector<Entry> entries_;
+  std::map<std::string, size_t> index_;  // hf_name -> entries_ position
 };
 
 }  // namespace gemma4
