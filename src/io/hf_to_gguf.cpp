@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -347,14 +348,28 @@ void emit_rows(const TensorInfo& src, const std::string& gguf_name, int64_t n_la
   }
 }
 
+// K, V and k_norm of KV-shared layers are never used (those layers read a donor's cache). Google's
+// original checkpoints store them, re-saved ones do not (text_decoder.md §2.1); GGUFs omit them.
+bool unused_shared_kv(const std::string& gguf_name, int64_t first_shared_layer) {
+  const int64_t layer = text_layer_of(gguf_name);
+  if (layer < 0 || layer < first_shared_layer) return false;
+  for (const char* suffix : {".attn_k.weight", ".attn_v.weight", ".attn_k_norm.weight"})
+    if (gguf_name.size() > std::strlen(suffix) &&
+        gguf_name.compare(gguf_name.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+      return true;
+  return false;
+}
+
 void add_tensors(GgufWriter& w, const TensorStore& store, GgmlType type, bool mmproj, GgufConvertReport& report,
-                 bool verbose, int64_t n_layers = 0, int64_t keep_layers = 0) {
+                 bool verbose, int64_t n_layers = 0, int64_t keep_layers = 0,
+                 int64_t first_shared_layer = std::numeric_limits<int64_t>::max()) {
   for (const auto& [name, info] : store.tensors()) {
     if (name == "lm_head.weight") continue;  // tied to token_embd (llama.cpp reuses it)
     const auto mapped = hf_to_gguf_name(name);
     if (!mapped) throw Error("no GGUF name for tensor '" + name + "'", ExitCode::unsupported);
     if (mapped->mmproj != mmproj) continue;
     if (keep_layers > 0 && text_layer_of(mapped->name) >= keep_layers) continue;
+    if (unused_shared_kv(mapped->name, first_shared_layer)) continue;
     const std::string gguf_name = mapped->name;
     const std::vector<int64_t> hf_shape = keep_first_layers(gguf_name, info.shape, n_layers, keep_layers, nullptr);
     std::vector<float> probe;  // layout only: the shape does not depend on the values
@@ -673,7 +688,9 @@ GgufConvertReport write_text_gguf(const std::string& model_dir, const std::strin
   const std::vector<float> freqs = proportional_rope_freqs(tc);
   w.add_tensor("rope_freqs.weight", GgmlType::f32, {static_cast<int64_t>(freqs.size())},
                quantize_ggml(GgmlType::f32, freqs.data(), static_cast<int64_t>(freqs.size())));
-  add_tensors(w, store, options.type, /*mmproj=*/false, report, options.verbose, n_layers, keep);
+  const int64_t kept_layers = get<int64_t>(tc, "num_hidden_layers", "text_config");
+  add_tensors(w, store, options.type, /*mmproj=*/false, report, options.verbose, n_layers, keep,
+              kept_layers - get_or<int64_t>(tc, "num_kv_shared_layers", 0));
   w.write(out_path);
   report.tensors += 1;
   return report;

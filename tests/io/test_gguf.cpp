@@ -358,3 +358,38 @@ TEST(GgufTiny, TextConfigRebuiltFromMetadata) {
   EXPECT_EQ(vocab.merges.size(), 26u);
   EXPECT_TRUE(vocab.add_bos);
 }
+
+// Google's original checkpoints keep K/V/k_norm on KV-shared layers; the GGUF leaves them out.
+TEST(GgufTiny, DropsUnusedKvOfSharedLayers) {
+  const std::string dir = test::temp_dir("gguf-kv");
+  // A copy of the tiny folder whose layer 7 (KV-shared) carries k_proj, v_proj and k_norm.
+  const auto st = TensorStore::open(test::tiny_dir());
+  std::string header = "{";
+  std::vector<uint8_t> data;
+  auto add = [&](const std::string& name, const TensorInfo& t) {
+    if (header.size() > 1) header += ",";
+    header += "\"" + name + "\":{\"dtype\":\"" + dtype_name(t.dtype) + "\",\"shape\":" + shape_to_string(t.shape) +
+              ",\"data_offsets\":[" + std::to_string(data.size()) + "," + std::to_string(data.size() + t.nbytes) + "]}";
+    data.insert(data.end(), t.data, t.data + t.nbytes);
+  };
+  for (const auto& [name, t] : st.tensors()) add(name, t);
+  const std::string l3 = "model.language_model.layers.3.self_attn.", l7 = "model.language_model.layers.7.self_attn.";
+  for (const char* n : {"k_proj.weight", "v_proj.weight", "k_norm.weight"}) add(l7 + n, st.require(l3 + n));
+  header += "}";
+  {
+    std::ofstream f(dir + "/model.safetensors", std::ios::binary);
+    const uint64_t n = header.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << header;
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    std::ofstream(dir + "/config.json") << read_file(test::tiny_dir() + "/config.json");
+  }
+  ASSERT_TRUE(TensorStore::open(dir).find(l7 + "k_proj.weight"));
+  GgufConvertOptions o;
+  o.type = GgmlType::bf16;
+  write_text_gguf(dir, dir + "/t.gguf", o);
+  const auto f = GgufFile::open(dir + "/t.gguf");
+  EXPECT_TRUE(f.find_tensor("blk.5.attn_k.weight"));
+  for (const char* n : {"blk.7.attn_k.weight", "blk.7.attn_v.weight", "blk.7.attn_k_norm.weight"}) EXPECT_FALSE(f.find_tensor(n)) << n;
+  EXPECT_EQ(f.tensors().size(), 164u);
+}
