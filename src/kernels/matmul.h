@@ -1,4 +1,12 @@
 // Matrix products against weights: the one entry point the model code calls.
+//
+// matmul() picks a kernel by weight format and the active ISA (kernels/isa.h) and spreads
+// output rows over the thread pool (base/thread_pool.h). Numerics per format:
+//   f32, bf16, f16: exact float32 products, float32 accumulation (the reference path;
+//                   only the summation order differs from matmul_reference).
+//   q8_0, q4_0:     activations are quantized per 32-block to int8 with a float32 scale
+//                   (like GGML's Q8 activations); block dot products are exact integers,
+//                   scaled and summed in float32.
 #pragma once
 #include <cstdint>
 
@@ -12,5 +20,14 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y);
 
 // Row `row` of w as float32 (embedding lookups): out[w.cols].
 void dequantize_row(const Weight& w, int64_t row, float* out);
+
+// The plain scalar reference: dequantize each row to float32, float32 dot products with the
+// unquantized activations. Every fast kernel is tested against it.
+void matmul_reference(const Weight& w, const float* x, int64_t n, float* y);
+void dequantize_row_reference(const Weight& w, int64_t row, float* out);
+
+// Converts a weight (f32 / bf16 / f16) to `target` (any format), multi-threaded. The result
+// owns its storage. Block formats need cols % 32 == 0 (else gemma4::Error).
+Weight convert_weight(const Weight& w, WeightFormat target);
 
 }  // namespace gemma4::kernels

@@ -15,8 +15,19 @@ enum class WeightFormat {
   f32,   // float
   bf16,  // bfloat16 as stored in Hugging Face checkpoints (computed in float32: the reference path)
   f16,   // IEEE half
-  // Quantized formats (int8 / int4 with per-block scales) are added by the kernels.
+  q8_0,  // GGML Q8_0 blocks (tensor/quant.h): 32 int8 + f16 scale, 8.5 bits per weight
+  q4_0,  // GGML Q4_0 blocks (tensor/quant.h): 32 int4 + f16 scale, 4.5 bits per weight
 };
+
+// Short lower-case name ("bf16", "q8_0", ...) for messages and flags.
+const char* weight_format_name(WeightFormat f);
+
+// Bytes one row of `cols` weights occupies in format f (cols a multiple of the block size
+// for block formats).
+int64_t weight_row_bytes(WeightFormat f, int64_t cols);
+
+// True for the block-quantized formats, whose cols must be a multiple of 32.
+inline bool is_block_quantized(WeightFormat f) { return f == WeightFormat::q8_0 || f == WeightFormat::q4_0; }
 
 struct Weight {
   WeightFormat format = WeightFormat::f32;
@@ -27,6 +38,8 @@ struct Weight {
   std::string name;                   // for error messages and debugging
 
   bool empty() const { return data == nullptr; }
+  int64_t row_bytes() const { return weight_row_bytes(format, cols); }
+  int64_t total_bytes() const { return rows * row_bytes(); }
 };
 
 }  // namespace gemma4

@@ -1,0 +1,149 @@
+// matmul(): picks the kernel for the weight format and the active ISA, quantizes the
+// activations once when the format needs it, and spreads output rows over the threads.
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/isa.h"
+#include "kernels/matmul_internal.h"
+#include "tensor/dtype.h"
+
+namespace gemma4::kernels {
+namespace detail {
+
+void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa) {
+  qa.n = n;
+  qa.cols = cols;
+  qa.blocks = cols / kQK;
+  qa.qs.resize(static_cast<size_t>(n * cols));
+  qa.d8.resize(static_cast<size_t>(n * qa.blocks * 8));
+  qa.sum8.resize(static_cast<size_t>(n * qa.blocks * 8));
+  const int64_t blocks = qa.blocks;
+  auto quantize_token = [&](int64_t t) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float* xb = x + t * cols + b * kQK;
+      float amax = 0.f;
+      for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(xb[j]));
+      const float d = amax / 127.f;
+      const float id = d != 0.f ? 127.f / amax : 0.f;
+      int8_t* q = qa.qs.data() + t * cols + b * kQK;
+      int32_t sum = 0;
+      for (int j = 0; j < kQK; ++j) {
+        // |xb[j] * id| <= 127 up to rounding; clamp so an int8 never wraps.
+        const float v = std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id)));
+        q[j] = static_cast<int8_t>(v);
+        sum += q[j];
+      }
+      for (int k = 0; k < 8; ++k) {
+        qa.d8[(t * blocks + b) * 8 + k] = d;
+        qa.sum8[(t * blocks + b) * 8 + k] = sum;
+      }
+    }
+  };
+  if (n * cols >= (1 << 16)) {
+    parallel_for(n, quantize_token);
+  } else {
+    for (int64_t t = 0; t < n; ++t) quantize_token(t);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+const detail::KernelTable& active_kernels() {
+  switch (active_isa()) {
+    case Isa::avx512: return detail::avx512_kernels();
+    case Isa::avx2: return detail::avx2_kernels();
+    case Isa::scalar: break;
+  }
+  return detail::scalar_kernels();
+}
+
+detail::RowsKernel kernel_for(const detail::KernelTable& k, WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32: return k.f32;
+    case WeightFormat::bf16: return k.bf16;
+    case WeightFormat::q8_0: return k.q8_0;
+    case WeightFormat::q4_0: return k.q4_0;
+    case WeightFormat::f16: return nullptr;  // not a compute format: the reference serves it
+  }
+  return nullptr;
+}
+
+// Below this many multiply-adds one thread is faster than waking the others.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+}  // namespace
+
+void matmul(const Weight& w, const float* x, int64_t n, float* y) {
+  if (n <= 0 || w.rows == 0) return;
+  check(!w.empty(), "matmul: weight " + w.name + " has no data", ExitCode::failure);
+  detail::RowsKernel kernel = kernel_for(active_kernels(), w.format);
+  if (!kernel) {
+    matmul_reference(w, x, n, y);
+    return;
+  }
+  detail::QuantizedActs xq;
+  if (is_block_quantized(w.format)) {
+    check(w.cols % kQK == 0, "matmul: " + w.name + " has cols not a multiple of 32", ExitCode::failure);
+    detail::quantize_activations(x, n, w.cols, xq);
+  }
+  const detail::MatmulJob job{&w, x, &xq, n, y};
+  if (w.rows * w.cols * n < kMinParallelWork) {
+    kernel(job, 0, w.rows);
+    return;
+  }
+  parallel_ranges(w.rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { kernel(job, r0, r1); });
+}
+
+void dequantize_row(const Weight& w, int64_t row, float* out) {
+  check(row >= 0 && row < w.rows, "dequantize_row: row out of range in " + w.name, ExitCode::failure);
+  dequantize_row_reference(w, row, out);
+}
+
+Weight convert_weight(const Weight& w, WeightFormat target) {
+  check(!w.empty(), "convert_weight: weight " + w.name + " has no data", ExitCode::failure);
+  if (w.format == target) return w;
+  check(!is_block_quantized(w.format),
+        std::string("convert_weight: cannot convert from ") + weight_format_name(w.format) + " (" + w.name + ")",
+        ExitCode::unsupported);
+  check(!is_block_quantized(target) || w.cols % kQK == 0,
+        "convert_weight: " + w.name + " has " + std::to_string(w.cols) + " columns, not a multiple of 32",
+        ExitCode::unsupported);
+  const int64_t row_bytes = weight_row_bytes(target, w.cols);
+  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
+  uint8_t* dst = storage.get();
+  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row_reference(w, r, row.data());
+      uint8_t* out = dst + r * row_bytes;
+      switch (target) {
+        case WeightFormat::f32: std::copy(row.begin(), row.end(), reinterpret_cast<float*>(out)); break;
+        case WeightFormat::bf16:
+          for (int64_t i = 0; i < w.cols; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_bf16(row[i]);
+          break;
+        case WeightFormat::f16:
+          for (int64_t i = 0; i < w.cols; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_f16(row[i]);
+          break;
+        case WeightFormat::q8_0: quantize_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(out), w.cols); break;
+        case WeightFormat::q4_0: quantize_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(out), w.cols); break;
+      }
+    }
+  });
+  Weight out;
+  out.format = target;
+  out.rows = w.rows;
+  out.cols = w.cols;
+  out.data = dst;
+  out.owner = std::shared_ptr<const void>(storage, storage.get());
+  out.name = w.name;
+  return out;
+}
+
+}  // namespace gemma4::kernels

@@ -1,0 +1,85 @@
+// Scalar kernels: plain C++ for any CPU, and the model of what the SIMD kernels compute
+// (same int8 block arithmetic, same float scaling per block).
+#include "kernels/matmul_internal.h"
+#include "tensor/dtype.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* wr = static_cast<const float*>(w.data) + r * w.cols;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const float* xt = job.x + t * w.cols;
+      float acc = 0.f;
+      for (int64_t i = 0; i < w.cols; ++i) acc += wr[i] * xt[i];
+      job.y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+void rows_bf16(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint16_t* wr = static_cast<const uint16_t*>(w.data) + r * w.cols;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const float* xt = job.x + t * w.cols;
+      float acc = 0.f;
+      for (int64_t i = 0; i < w.cols; ++i) acc += bf16_to_f32(wr[i]) * xt[i];
+      job.y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  const QuantizedActs& xq = *job.xq;
+  for (int64_t r = r0; r < r1; ++r) {
+    const BlockQ8_0* wr = static_cast<const BlockQ8_0*>(w.data) + r * xq.blocks;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const int8_t* q = xq.q(t);
+      const float* d = xq.d(t);
+      float acc = 0.f;
+      for (int64_t b = 0; b < xq.blocks; ++b) {
+        int32_t dot = 0;
+        for (int j = 0; j < kQK; ++j) dot += int32_t{wr[b].qs[j]} * q[b * kQK + j];
+        acc += f16_to_f32(wr[b].d) * d[b * 8] * static_cast<float>(dot);
+      }
+      job.y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  const QuantizedActs& xq = *job.xq;
+  for (int64_t r = r0; r < r1; ++r) {
+    const BlockQ4_0* wr = static_cast<const BlockQ4_0*>(w.data) + r * xq.blocks;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const int8_t* q = xq.q(t) ;
+      const float* d = xq.d(t);
+      const int32_t* sum = xq.sum(t);
+      float acc = 0.f;
+      for (int64_t b = 0; b < xq.blocks; ++b) {
+        int32_t dot = 0;
+        for (int j = 0; j < kQK / 2; ++j) {
+          dot += int32_t{wr[b].qs[j] & 0x0f} * q[b * kQK + j];
+          dot += int32_t{wr[b].qs[j] >> 4} * q[b * kQK + j + kQK / 2];
+        }
+        dot -= 8 * sum[b * 8];
+        acc += f16_to_f32(wr[b].d) * d[b * 8] * static_cast<float>(dot);
+      }
+      job.y[t * w.rows + r] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+const KernelTable& scalar_kernels() {
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0};
+  return table;
+}
+
+}  // namespace gemma4::kernels::detail

@@ -1,0 +1,29 @@
+#include "tensor/weight.h"
+
+#include "tensor/quant.h"
+
+namespace gemma4 {
+
+const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::f32: return "f32";
+    case WeightFormat::bf16: return "bf16";
+    case WeightFormat::f16: return "f16";
+    case WeightFormat::q8_0: return "q8_0";
+    case WeightFormat::q4_0: return "q4_0";
+  }
+  return "?";
+}
+
+int64_t weight_row_bytes(WeightFormat f, int64_t cols) {
+  switch (f) {
+    case WeightFormat::f32: return cols * 4;
+    case WeightFormat::bf16:
+    case WeightFormat::f16: return cols * 2;
+    case WeightFormat::q8_0: return cols / kQK * int64_t{sizeof(BlockQ8_0)};
+    case WeightFormat::q4_0: return cols / kQK * int64_t{sizeof(BlockQ4_0)};
+  }
+  return 0;
+}
+
+}  // namespace gemma4
