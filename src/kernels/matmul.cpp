@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "kernels/isa.h"
 #include "kernels/matmul_internal.h"
+#include "kernels/quantize_internal.h"
 #include "tensor/dtype.h"
 
 namespace gemma4::kernels {
@@ -118,11 +119,16 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
   const int64_t row_bytes = weight_row_bytes(target, w.cols);
   auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
   uint8_t* dst = storage.get();
+  // bf16 -> block formats (loading a checkpoint) has a SIMD path; the rest goes through floats.
+  const bool fast_bf16 = w.format == WeightFormat::bf16 && is_block_quantized(target) && active_isa() == Isa::avx512;
   parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(w.cols));
     for (int64_t r = r0; r < r1; ++r) {
-      dequantize_row_reference(w, r, row.data());
       uint8_t* out = dst + r * row_bytes;
+      if (fast_bf16 && detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols, w.cols,
+                                                       target, out))
+        continue;
+      dequantize_row_reference(w, r, row.data());
       switch (target) {
         case WeightFormat::f32: std::copy(row.begin(), row.end(), reinterpret_cast<float*>(out)); break;
         case WeightFormat::bf16:

@@ -33,35 +33,40 @@ struct Bf16Loader {
   }
 };
 
-// Dot products of one float/bf16 weight row with T token rows. A single token (decode) gets
-// two independent accumulators so the FMA latency does not limit the streaming rate.
+// Dot products of R float/bf16 weight rows with T token rows. A lone row and token (decode)
+// gets two accumulators so the FMA latency does not limit the streaming rate.
 template <class W, class Loader>
 struct FloatRowDot {
   const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
     const int64_t cols = job->w->cols;
     const W* w = static_cast<const W*>(job->w->data) + row * cols;
     const float* x = job->x + t0 * cols;
-    constexpr int U = T == 1 ? 2 : 1;
-    __m256 acc[T][U];
-    for (int t = 0; t < T; ++t)
-      for (int u = 0; u < U; ++u) acc[t][u] = _mm256_setzero_ps();
+    constexpr int U = R * T == 1 ? 2 : 1;
+    __m256 acc[R][T][U];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t)
+        for (int u = 0; u < U; ++u) acc[r][t][u] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 * U <= cols; i += 8 * U) {
       for (int u = 0; u < U; ++u) {
-        const __m256 wv = Loader::load(w + i + 8 * u);
-        for (int t = 0; t < T; ++t)
-          acc[t][u] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + t * cols + i + 8 * u), acc[t][u]);
+        __m256 wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = Loader::load(w + r * cols + i + 8 * u);
+        for (int t = 0; t < T; ++t) {
+          const __m256 xv = _mm256_loadu_ps(x + t * cols + i + 8 * u);
+          for (int r = 0; r < R; ++r) acc[r][t][u] = _mm256_fmadd_ps(wv[r], xv, acc[r][t][u]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t) {
-      __m256 a = acc[t][0];
-      for (int u = 1; u < U; ++u) a = _mm256_add_ps(a, acc[t][u]);
-      float s = hsum(a);
-      for (int64_t j = i; j < cols; ++j) s += Loader::one(w + j) * x[t * cols + j];
-      out[t] = s;
-    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        __m256 a = acc[r][t][0];
+        for (int u = 1; u < U; ++u) a = _mm256_add_ps(a, acc[r][t][u]);
+        float s = hsum(a);
+        for (int64_t j = i; j < cols; ++j) s += Loader::one(w + r * cols + j) * x[t * cols + j];
+        out[r][t] = s;
+      }
   }
 };
 
@@ -72,64 +77,88 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
+// Q8_0: maddubs wants one unsigned operand and saturates int16 pairs, so it gets |a| and w
+// carrying a's sign (|products| <= 127·127, pairs fit).
 struct Q8RowDot {
   const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
     const QuantizedActs& xq = *job->xq;
-    const BlockQ8_0* w = static_cast<const BlockQ8_0*>(job->w->data) + row * xq.blocks;
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < xq.blocks; ++b) {
-      const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
-      const __m256 dw = _mm256_set1_ps(f16_scale(w[b].d));
+    const int64_t blocks = xq.blocks;
+    const BlockQ8_0* w = static_cast<const BlockQ8_0*>(job->w->data) + row * blocks;
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m256i wq[R];
+      __m256 dw[R];
+      for (int r = 0; r < R; ++r) {
+        wq[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r * blocks + b].qs));
+        dw[r] = _mm256_set1_ps(f16_scale(w[r * blocks + b].d));
+      }
       for (int t = 0; t < T; ++t) {
         const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
-        // maddubs wants one unsigned operand: |a| and w carrying a's sign.
-        const __m256i dot = dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(wq, a));
-        const __m256 scale = _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8));
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+        const __m256i abs_a = _mm256_sign_epi8(a, a);
+        const __m256 da = _mm256_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m256i dot = dot_u8s8(abs_a, _mm256_sign_epi8(wq[r], a));
+          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][t]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = hsum(acc[r][t]);
   }
 };
 
+// Q4_0: the stored nibbles q + 8 in [0, 15] are the unsigned operand; the offset is removed
+// with the activation sums (8 lanes each subtract Σa: 8·Σa in all).
 struct Q4RowDot {
   const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
     const QuantizedActs& xq = *job->xq;
-    const BlockQ4_0* w = static_cast<const BlockQ4_0*>(job->w->data) + row * xq.blocks;
+    const int64_t blocks = xq.blocks;
+    const BlockQ4_0* w = static_cast<const BlockQ4_0*>(job->w->data) + row * blocks;
     const __m128i low4 = _mm_set1_epi8(0x0f);
-    __m256 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < xq.blocks; ++b) {
-      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
-      // Elements 0..15 are the low nibbles, 16..31 the high nibbles; values q + 8 in [0, 15].
-      const __m256i wq = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), _mm_and_si128(raw, low4));
-      const __m256 dw = _mm256_set1_ps(f16_scale(w[b].d));
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m256i wq[R];
+      __m256 dw[R];
+      for (int r = 0; r < R; ++r) {
+        // Elements 0..15 are the low nibbles, 16..31 the high nibbles.
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r * blocks + b].qs));
+        wq[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), _mm_and_si128(raw, low4));
+        dw[r] = _mm256_set1_ps(f16_scale(w[r * blocks + b].d));
+      }
       for (int t = 0; t < T; ++t) {
         const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
-        __m256i dot = dot_u8s8(wq, a);
-        // Remove the +8 offset: 8 lanes each subtract Σa, 8·Σa in all.
-        dot = _mm256_sub_epi32(dot, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + b * 8)));
-        const __m256 scale = _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8));
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[t]);
+        const __m256i sum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + b * 8));
+        const __m256 da = _mm256_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m256i dot = _mm256_sub_epi32(dot_u8s8(wq[r], a), sum);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][t]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t) out[t] = hsum(acc[t]);
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = hsum(acc[r][t]);
   }
 };
 
+// 2 rows × 4 tokens: 8 accumulators of the 16 registers.
+constexpr int kRows = 2;
+
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
-  for_each_tile(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
 }
 void rows_bf16(const MatmulJob& job, int64_t r0, int64_t r1) {
-  for_each_tile(job, r0, r1, FloatRowDot<uint16_t, Bf16Loader>{&job});
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<uint16_t, Bf16Loader>{&job});
 }
-void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile(job, r0, r1, Q8RowDot{&job}); }
-void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile(job, r0, r1, Q4RowDot{&job}); }
+void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q8RowDot{&job}); }
+void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4RowDot{&job}); }
 
 }  // namespace
 

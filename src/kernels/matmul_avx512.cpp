@@ -4,6 +4,8 @@
 // Block formats process two 32-blocks per 512-bit register: VNNI's vpdpbusd sums u8 × s8
 // products into 16 int32 lanes, lanes 0..7 for the first block and 8..15 for the second,
 // which are then scaled by [dw0·dx0 ×8, dw1·dx1 ×8] and accumulated in float32.
+// Micro-tiles are 4 rows × up to 4 tokens (16 accumulators of the 32 registers).
+
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined" temporaries
 // (GCC bug 105593); the warning is about the header, not this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -16,6 +18,8 @@
 namespace gemma4::kernels::detail {
 namespace {
 
+constexpr int kRows = 4;
+
 // 16 weights as float32, whole or masked (the column tail).
 struct F32Loader {
   static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
@@ -27,158 +31,154 @@ struct Bf16Loader {
   static __m512 load(const uint16_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
 };
 
-// Dot products of one float/bf16 weight row with T token rows; the column tail is masked.
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Dot products of R float/bf16 weight rows with T token rows; the column tail is masked.
 template <class W, class Loader>
 struct FloatRowDot {
   const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
     const int64_t cols = job->w->cols;
     const W* w = static_cast<const W*>(job->w->data) + row * cols;
     const float* x = job->x + t0 * cols;
-    constexpr int U = T == 1 ? 2 : 1;
-    __m512 acc[T][U];
-    for (int t = 0; t < T; ++t)
-      for (int u = 0; u < U; ++u) acc[t][u] = _mm512_setzero_ps();
+    // A lone row and token (decode) gets two accumulators so FMA latency does not bind.
+    constexpr int U = R * T == 1 ? 2 : 1;
+    __m512 acc[R][T][U];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t)
+        for (int u = 0; u < U; ++u) acc[r][t][u] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 * U <= cols; i += 16 * U) {
       for (int u = 0; u < U; ++u) {
-        const __m512 wv = Loader::load(w + i + 16 * u);
-        for (int t = 0; t < T; ++t)
-          acc[t][u] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * cols + i + 16 * u), acc[t][u]);
+        __m512 wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = Loader::load(w + r * cols + i + 16 * u);
+        for (int t = 0; t < T; ++t) {
+          const __m512 xv = _mm512_loadu_ps(x + t * cols + i + 16 * u);
+          for (int r = 0; r < R; ++r) acc[r][t][u] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][u]);
+        }
       }
     }
-    for (; i < cols; i += 16) {
-      const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (cols - i)) - 1);
-      const __m512 wv = Loader::load(w + i, m);
-      for (int t = 0; t < T; ++t)
-        acc[t][0] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + t * cols + i), acc[t][0]);
+    for (; i < cols; i += 16) {  // up to 16·U − 1 columns left
+      const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (cols - i)) - 1);
+      __m512 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = Loader::load(w + r * cols + i, m);
+      for (int t = 0; t < T; ++t) {
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * cols + i);
+        for (int r = 0; r < R; ++r) acc[r][t][0] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][0]);
+      }
     }
-    for (int t = 0; t < T; ++t) {
-      __m512 a = acc[t][0];
-      for (int u = 1; u < U; ++u) a = _mm512_add_ps(a, acc[t][u]);
-      out[t] = _mm512_reduce_add_ps(a);
-    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        __m512 a = acc[r][t][0];
+        for (int u = 1; u < U; ++u) a = _mm512_add_ps(a, acc[r][t][u]);
+        out[r][t] = _mm512_reduce_add_ps(a);
+      }
   }
 };
 
-inline __m512i load_2x256(const void* lo, const void* hi) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(lo))),
-                            _mm256_loadu_si256(static_cast<const __m256i*>(hi)), 1);
-}
 inline __m512 scale_pair(uint16_t d0, uint16_t d1) {
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(d0))), _mm256_set1_ps(_cvtsh_ss(d1)), 1);
 }
 
-// vpdpbusd wants an unsigned operand: |a| times w carrying a's sign.
-inline __m512i dot_signed_pair(__m512i w, __m512i a) {
-  const __mmask64 negative = _mm512_movepi8_mask(a);
-  const __m512i signed_w = _mm512_mask_sub_epi8(w, negative, _mm512_setzero_si512(), w);
-  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(a), signed_w);
+// Weights of two consecutive blocks as 64 unsigned bytes (the offset removed later with the
+// activation sums): Q8_0 as q + 128, Q4_0 as q + 8 (its stored nibbles).
+inline __m512i unsigned_pair(const BlockQ8_0* w) {
+  const __m512i v = _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[0].qs))),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[1].qs)), 1);
+  return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
 }
-inline __m256i dot_signed_one(__m256i w, __m256i a) {
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(a, a), _mm256_sign_epi8(w, a));
+inline __m512i unsigned_pair(const BlockQ4_0* w) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  // [qs0 | qs1] -> 128-bit lanes [lo0, hi0, lo1, hi1]: element j of a block is the low
+  // nibble of byte j, element j + 16 the high nibble.
+  const __m256i raw = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[1].qs)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[0].qs)));
+  const __m256i lo = _mm256_and_si256(raw, low4);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+  const __m512i lohi = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);  // [lo0, lo1, hi0, hi1]
+  return _mm512_shuffle_i64x2(lohi, lohi, _MM_SHUFFLE(3, 1, 2, 0));
 }
-
-struct Q8RowDot {
-  const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
-    const QuantizedActs& xq = *job->xq;
-    const int64_t blocks = xq.blocks;
-    const BlockQ8_0* w = static_cast<const BlockQ8_0*>(job->w->data) + row * blocks;
-    __m512 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-      const __m512i wq = load_2x256(w[b].qs, w[b + 1].qs);
-      const __m512 dw = scale_pair(w[b].d, w[b + 1].d);
-      for (int t = 0; t < T; ++t) {
-        const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
-        const __m512 scale = _mm512_mul_ps(dw, _mm512_loadu_ps(xq.d(t0 + t) + b * 8));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_signed_pair(wq, a)), scale, acc[t]);
-      }
-    }
-    float tail[T] = {};
-    if (b < blocks) {  // an odd block count: the last block on 256-bit registers
-      const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
-      const __m256 dw = _mm256_set1_ps(_cvtsh_ss(w[b].d));
-      for (int t = 0; t < T; ++t) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
-        const __m256 scale = _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8));
-        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot_signed_one(wq, a)), scale);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        tail[t] = _mm_cvtss_f32(s);
-      }
-    }
-    for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) + tail[t];
-  }
-};
-
-inline __m256i unpack_q4(const BlockQ4_0& blk) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+inline __m256i unsigned_one(const BlockQ8_0& w) {
+  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs)),
+                          _mm256_set1_epi8(static_cast<char>(0x80)));
+}
+inline __m256i unsigned_one(const BlockQ4_0& w) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
   const __m128i low4 = _mm_set1_epi8(0x0f);
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), _mm_and_si128(raw, low4));
 }
+// log2 of the weight offset over 8 (each block's 8 lanes subtract offset/8 · Σa).
+template <class Block>
+constexpr int kOffsetShift = sizeof(Block) == sizeof(BlockQ8_0) ? 4 : 0;  // 128/8 = 16, 8/8 = 1
 
-struct Q4RowDot {
+// int8 block formats: Σ (w + offset)·a − offset·Σa per block, exact in int32.
+template <class Block>
+struct BlockRowDot {
   const MatmulJob* job;
-  template <int T>
-  void run(int64_t row, int64_t t0, float* out) const {
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
     const QuantizedActs& xq = *job->xq;
     const int64_t blocks = xq.blocks;
-    const BlockQ4_0* w = static_cast<const BlockQ4_0*>(job->w->data) + row * blocks;
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m512 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    const Block* w = static_cast<const Block*>(job->w->data) + row * blocks;
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
-      // [qs0 | qs1] -> 128-bit lanes [lo0, hi0, lo1, hi1]: nibble values q + 8 in [0, 15].
-      const __m256i raw = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b + 1].qs)),
-                                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs)));
-      const __m256i lo = _mm256_and_si256(raw, low4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-      const __m512i lohi = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);  // [lo0, lo1, hi0, hi1]
-      const __m512i wq = _mm512_shuffle_i64x2(lohi, lohi, _MM_SHUFFLE(3, 1, 2, 0));
-      const __m512 dw = scale_pair(w[b].d, w[b + 1].d);
+      __m512i wq[R];
+      __m512 dw[R];
+      for (int r = 0; r < R; ++r) {
+        wq[r] = unsigned_pair(w + r * blocks + b);
+        dw[r] = scale_pair(w[r * blocks + b].d, w[r * blocks + b + 1].d);
+      }
       for (int t = 0; t < T; ++t) {
         const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
-        // Remove the +8 offset: 8 lanes per block each subtract Σa, 8·Σa in all.
-        const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, a),
-                                             _mm512_loadu_si512(xq.sum(t0 + t) + b * 8));
-        const __m512 scale = _mm512_mul_ps(dw, _mm512_loadu_ps(xq.d(t0 + t) + b * 8));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[t]);
+        const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(xq.sum(t0 + t) + b * 8), kOffsetShift<Block>);
+        const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[r], a), offset);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
+        }
       }
     }
-    float tail[T] = {};
-    if (b < blocks) {
-      const __m256i wq = unpack_q4(w[b]);
-      const __m256 dw = _mm256_set1_ps(_cvtsh_ss(w[b].d));
-      for (int t = 0; t < T; ++t) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
-        const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wq, a),
-                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + b * 8)));
-        const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8)));
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        tail[t] = _mm_cvtss_f32(s);
+    float tail[R][T] = {};
+    if (b < blocks) {  // an odd block count: the last block on 256-bit registers
+      for (int r = 0; r < R; ++r) {
+        const __m256i wq = unsigned_one(w[r * blocks + b]);
+        const __m256 dw = _mm256_set1_ps(_cvtsh_ss(w[r * blocks + b].d));
+        for (int t = 0; t < T; ++t) {
+          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
+          const __m256i offset = _mm256_slli_epi32(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + b * 8)), kOffsetShift<Block>);
+          const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wq, a), offset);
+          tail[r][t] = hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8))));
+        }
       }
     }
-    for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) + tail[t];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]) + tail[r][t];
   }
 };
 
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
-  for_each_tile(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
 }
 void rows_bf16(const MatmulJob& job, int64_t r0, int64_t r1) {
-  for_each_tile(job, r0, r1, FloatRowDot<uint16_t, Bf16Loader>{&job});
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<uint16_t, Bf16Loader>{&job});
 }
-void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile(job, r0, r1, Q8RowDot{&job}); }
-void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile(job, r0, r1, Q4RowDot{&job}); }
+void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, BlockRowDot<BlockQ8_0>{&job});
+}
+void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, BlockRowDot<BlockQ4_0>{&job});
+}
 
 }  // namespace
 

@@ -180,21 +180,54 @@ TEST(ConvertWeight, BlockFormatsRequireWholeBlocks) {
   EXPECT_THROW(kernels::convert_weight(q, WeightFormat::q8_0), Error);
 }
 
-TEST(ConvertWeight, MatchesReferenceQuantizers) {
-  const Weight bf16 = random_bf16_weight(37, 96, 51);
+void expect_conversion_matches_reference(const Weight& bf16);
+
+// Every ISA's quantizer is bit-identical to the reference one, ties and signs included.
+TEST(ConvertWeight, MatchesReferenceQuantizersOnEveryIsa) {
+  for (auto isa : test::supported_isas()) {
+    SCOPED_TRACE(kernels::isa_name(isa));
+    IsaScope scope(isa);
+    expect_conversion_matches_reference(random_bf16_weight(37, 96, 51));
+    // Values on rounding ties (k + 1/2 steps), equal magnitudes of both signs, zero blocks.
+    Weight w = random_bf16_weight(4, 64, 52);
+    auto* v = const_cast<uint16_t*>(static_cast<const uint16_t*>(w.data));
+    for (int i = 0; i < 32; ++i) v[i] = f32_to_bf16(i == 0 ? 127.f : static_cast<float>(i - 16) + 0.5f);
+    for (int i = 32; i < 64; ++i) v[i] = f32_to_bf16(static_cast<float>(i % 32 - 16) * 0.5f);
+    for (int i = 64; i < 128; ++i) v[i] = f32_to_bf16(i % 2 ? 1.f : -1.f);
+    for (int i = 128; i < 192; ++i) v[i] = 0;
+    for (int i = 192; i < 256; ++i) v[i] = f32_to_bf16((i % 3 - 1) * 127.f / 254.f * 3.f);
+    expect_conversion_matches_reference(w);
+  }
+}
+
+TEST(ConvertWeight, ZeroRowsStayZero) {
+  Weight w = random_bf16_weight(2, 32, 53);
+  auto* v = const_cast<uint16_t*>(static_cast<const uint16_t*>(w.data));
+  for (int i = 0; i < 64; ++i) v[i] = 0;
+  std::vector<float> out(32);
+  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0}) {
+    kernels::dequantize_row(kernels::convert_weight(w, format), 1, out.data());
+    for (float f : out) EXPECT_EQ(f, 0.f);
+  }
+}
+
+void expect_conversion_matches_reference(const Weight& bf16) {
+  const int64_t blocks = bf16.cols / 32;
   const Weight q8 = kernels::convert_weight(bf16, WeightFormat::q8_0);
   const Weight q4 = kernels::convert_weight(bf16, WeightFormat::q4_0);
-  ASSERT_EQ(q8.total_bytes(), 37 * 3 * 34);
-  ASSERT_EQ(q4.total_bytes(), 37 * 3 * 18);
-  std::vector<float> row(96);
-  std::vector<BlockQ8_0> b8(3);
-  std::vector<BlockQ4_0> b4(3);
-  for (int64_t r = 0; r < 37; ++r) {
+  ASSERT_EQ(q8.total_bytes(), bf16.rows * blocks * 34);
+  ASSERT_EQ(q4.total_bytes(), bf16.rows * blocks * 18);
+  std::vector<float> row(static_cast<size_t>(bf16.cols));
+  std::vector<BlockQ8_0> b8(static_cast<size_t>(blocks));
+  std::vector<BlockQ4_0> b4(static_cast<size_t>(blocks));
+  for (int64_t r = 0; r < bf16.rows; ++r) {
     kernels::dequantize_row_reference(bf16, r, row.data());
-    quantize_q8_0(row.data(), b8.data(), 96);
-    quantize_q4_0(row.data(), b4.data(), 96);
-    EXPECT_EQ(0, std::memcmp(b8.data(), static_cast<const BlockQ8_0*>(q8.data) + r * 3, 3 * sizeof(BlockQ8_0)));
-    EXPECT_EQ(0, std::memcmp(b4.data(), static_cast<const BlockQ4_0*>(q4.data) + r * 3, 3 * sizeof(BlockQ4_0)));
+    quantize_q8_0(row.data(), b8.data(), bf16.cols);
+    quantize_q4_0(row.data(), b4.data(), bf16.cols);
+    EXPECT_EQ(0, std::memcmp(b8.data(), static_cast<const BlockQ8_0*>(q8.data) + r * blocks, blocks * sizeof(BlockQ8_0)))
+        << "q8_0 row " << r;
+    EXPECT_EQ(0, std::memcmp(b4.data(), static_cast<const BlockQ4_0*>(q4.data) + r * blocks, blocks * sizeof(BlockQ4_0)))
+        << "q4_0 row " << r;
   }
 }
 
