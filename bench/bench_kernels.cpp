@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   const double bandwidth = kernels::measure_read_bandwidth();
   std::printf("measured read bandwidth: %.1f GB/s\n\n", bandwidth / 1e9);
 
-  const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0};
+  const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r};
   struct Shape {
     const char* what;
     int64_t rows, cols;

@@ -71,6 +71,7 @@ detail::RowsKernel kernel_for(const detail::KernelTable& k, WeightFormat f) {
     case WeightFormat::bf16: return k.bf16;
     case WeightFormat::q8_0: return k.q8_0;
     case WeightFormat::q4_0: return k.q4_0;
+    case WeightFormat::q4r: return k.q4r;
     case WeightFormat::f16: return nullptr;  // not a compute format: the reference serves it
   }
   return nullptr;
@@ -91,7 +92,8 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
   }
   detail::QuantizedActs xq;
   if (is_block_quantized(w.format)) {
-    check(w.cols % kQK == 0, "matmul: " + w.name + " has cols not a multiple of 32", ExitCode::failure);
+    check(w.cols % weight_col_multiple(w.format) == 0, "matmul: " + w.name + " has cols not a whole number of blocks",
+          ExitCode::failure);
     detail::quantize_activations(x, n, w.cols, xq);
   }
   const detail::MatmulJob job{&w, x, &xq, n, y};
@@ -110,21 +112,38 @@ void dequantize_row(const Weight& w, int64_t row, float* out) {
 Weight convert_weight(const Weight& w, WeightFormat target) {
   check(!w.empty(), "convert_weight: weight " + w.name + " has no data", ExitCode::failure);
   if (w.format == target) return w;
-  check(!is_block_quantized(w.format),
-        std::string("convert_weight: cannot convert from ") + weight_format_name(w.format) + " (" + w.name + ")",
+  check(!is_block_quantized(w.format) || (w.format == WeightFormat::q4_0 && target == WeightFormat::q4r),
+        std::string("convert_weight: cannot convert from ") + weight_format_name(w.format) + " to " +
+            weight_format_name(target) + " (" + w.name + ")",
         ExitCode::unsupported);
-  check(!is_block_quantized(target) || w.cols % kQK == 0,
-        "convert_weight: " + w.name + " has " + std::to_string(w.cols) + " columns, not a multiple of 32",
+  const int64_t multiple = weight_col_multiple(target);
+  check(w.cols % multiple == 0,
+        "convert_weight: " + w.name + " has " + std::to_string(w.cols) + " columns, not a multiple of " +
+            std::to_string(multiple) + " as " + weight_format_name(target) + " needs",
         ExitCode::unsupported);
   const int64_t row_bytes = weight_row_bytes(target, w.cols);
   auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
   uint8_t* dst = storage.get();
   // bf16 -> block formats (loading a checkpoint) has a SIMD path; the rest goes through floats.
   const bool fast_bf16 = w.format == WeightFormat::bf16 && is_block_quantized(target) && active_isa() == Isa::avx512;
+  const WeightFormat quantize_as = target == WeightFormat::q4r ? WeightFormat::q4_0 : target;
   parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(w.cols));
+    std::vector<BlockQ4_0> q4(static_cast<size_t>(w.cols / kQK));
     for (int64_t r = r0; r < r1; ++r) {
       uint8_t* out = dst + r * row_bytes;
+      if (target == WeightFormat::q4r) {  // quantize as Q4_0, then repack
+        const auto* blocks = q4.data();
+        if (w.format == WeightFormat::q4_0) {
+          blocks = static_cast<const BlockQ4_0*>(w.data) + r * (w.cols / kQK);
+        } else if (!fast_bf16 || !detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols,
+                                                                  w.cols, quantize_as, q4.data())) {
+          dequantize_row_reference(w, r, row.data());
+          quantize_q4_0(row.data(), q4.data(), w.cols);
+        }
+        repack_q4_0_to_q4r(blocks, out, w.cols);
+        continue;
+      }
       if (fast_bf16 && detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols, w.cols,
                                                        target, out))
         continue;
@@ -139,6 +158,7 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
           break;
         case WeightFormat::q8_0: quantize_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(out), w.cols); break;
         case WeightFormat::q4_0: quantize_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(out), w.cols); break;
+        case WeightFormat::q4r: break;  // handled above
       }
     }
   });

@@ -148,6 +148,46 @@ struct Q4RowDot {
   }
 };
 
+// Q4R (tensor/quant.h): one 32-byte load gives two blocks (low and high nibbles).
+struct Q4rRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const QuantizedActs& xq = *job->xq;
+    const int64_t row_bytes = job->w->row_bytes(), cols = job->w->cols;
+    const uint8_t* base = static_cast<const uint8_t*>(job->w->data) + row * row_bytes;
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < xq.blocks; b += 2) {
+      __m256i wq[2][R];
+      __m256 dw[2][R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wr = base + r * row_bytes;
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + b * 16));
+        wq[0][r] = _mm256_and_si256(raw, low4);
+        wq[1][r] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+        const uint16_t* scales = reinterpret_cast<const uint16_t*>(wr + cols / 2);
+        dw[0][r] = _mm256_set1_ps(f16_scale(scales[b]));
+        dw[1][r] = _mm256_set1_ps(f16_scale(scales[b + 1]));
+      }
+      for (int h = 0; h < 2; ++h)
+        for (int t = 0; t < T; ++t) {
+          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + (b + h) * kQK));
+          const __m256i sum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + (b + h) * 8));
+          const __m256 da = _mm256_loadu_ps(xq.d(t0 + t) + (b + h) * 8);
+          for (int r = 0; r < R; ++r) {
+            const __m256i dot = _mm256_sub_epi32(dot_u8s8(wq[h][r], a), sum);
+            acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[h][r], da), acc[r][t]);
+          }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = hsum(acc[r][t]);
+  }
+};
+
 // 2 rows × 4 tokens: 8 accumulators of the 16 registers.
 constexpr int kRows = 2;
 
@@ -160,10 +200,12 @@ void rows_bf16(const MatmulJob& job, int64_t r0, int64_t r1) {
 void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q8RowDot{&job}); }
 void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4RowDot{&job}); }
 
+void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4rRowDot{&job}); }
+
 }  // namespace
 
 const KernelTable& avx2_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r};
   return table;
 }
 

@@ -167,6 +167,47 @@ struct BlockRowDot {
   }
 };
 
+// Q4R (tensor/quant.h): one 32-byte load and three operations give two whole blocks, and
+// the two scales come from one 4-byte load.
+struct Q4rRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const QuantizedActs& xq = *job->xq;
+    const int64_t row_bytes = job->w->row_bytes(), cols = job->w->cols;
+    const uint8_t* base = static_cast<const uint8_t*>(job->w->data) + row * row_bytes;
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m512i pair_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < xq.blocks; b += 2) {
+      __m512i wq[R];
+      __m512 dw[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wr = base + r * row_bytes;
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + b * 16));
+        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(raw, low4)),
+                                   _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4), 1);
+        int32_t two_scales;
+        __builtin_memcpy(&two_scales, wr + cols / 2 + b * 2, 4);
+        dw[r] = _mm512_permutexvar_ps(pair_index, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(two_scales))));
+      }
+      for (int t = 0; t < T; ++t) {
+        const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
+        const __m512i offset = _mm512_loadu_si512(xq.sum(t0 + t) + b * 8);
+        const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[r], a), offset);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
 }
@@ -180,10 +221,12 @@ void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, BlockRowDot<BlockQ4_0>{&job});
 }
 
+void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4rRowDot{&job}); }
+
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r};
   return table;
 }
 

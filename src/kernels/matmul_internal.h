@@ -39,7 +39,7 @@ struct MatmulJob {
 using RowsKernel = void (*)(const MatmulJob& job, int64_t r0, int64_t r1);
 
 struct KernelTable {
-  RowsKernel f32, bf16, q8_0, q4_0;
+  RowsKernel f32, bf16, q8_0, q4_0, q4r;
 };
 
 const KernelTable& scalar_kernels();

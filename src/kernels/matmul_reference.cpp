@@ -33,6 +33,9 @@ void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
     case WeightFormat::q4_0:
       dequantize_q4_0(reinterpret_cast<const BlockQ4_0*>(base), out, w.cols);
       return;
+    case WeightFormat::q4r:
+      dequantize_q4r(base, out, w.cols);
+      return;
   }
   throw Error("dequantize_row: unsupported weight format for " + w.name);
 }

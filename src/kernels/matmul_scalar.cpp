@@ -75,10 +75,35 @@ void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
   }
 }
 
+void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  const QuantizedActs& xq = *job.xq;
+  const int64_t row_bytes = w.row_bytes();
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * row_bytes;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(row + w.cols / 2);
+    for (int64_t t = 0; t < job.n; ++t) {
+      const int8_t* q = xq.q(t);
+      const float* d = xq.d(t);
+      const int32_t* sum = xq.sum(t);
+      float acc = 0.f;
+      for (int64_t b = 0; b < xq.blocks; ++b) {
+        const uint8_t* group = row + (b / 2) * 32;
+        const int shift = (b % 2) * 4;
+        int32_t dot = 0;
+        for (int j = 0; j < kQK; ++j) dot += int32_t{(group[j] >> shift) & 0x0f} * q[b * kQK + j];
+        dot -= 8 * sum[b * 8];
+        acc += f16_to_f32(scales[b]) * d[b * 8] * static_cast<float>(dot);
+      }
+      job.y[t * w.rows + r] = acc;
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r};
   return table;
 }
 

@@ -58,4 +58,29 @@ void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n) {
   }
 }
 
+void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols) {
+  uint8_t* nibbles = out;
+  uint16_t* scales = reinterpret_cast<uint16_t*>(out + cols / 2);
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    scales[b] = in[b].d;
+    uint8_t* group = nibbles + (b / 2) * 32;
+    const int shift = (b % 2) * 4;  // even blocks in the low nibbles, odd in the high
+    for (int j = 0; j < kQK / 2; ++j) {
+      const uint8_t lo = in[b].qs[j] & 0x0f, hi = in[b].qs[j] >> 4;  // elements j and j + 16
+      group[j] = static_cast<uint8_t>((group[j] & ~(0x0f << shift)) | (lo << shift));
+      group[j + 16] = static_cast<uint8_t>((group[j + 16] & ~(0x0f << shift)) | (hi << shift));
+    }
+  }
+}
+
+void dequantize_q4r(const uint8_t* row, float* y, int64_t cols) {
+  const uint16_t* scales = reinterpret_cast<const uint16_t*>(row + cols / 2);
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const float d = f16_to_f32(scales[b]);
+    const uint8_t* group = row + (b / 2) * 32;
+    const int shift = (b % 2) * 4;
+    for (int j = 0; j < kQK; ++j) y[b * kQK + j] = d * (((group[j] >> shift) & 0x0f) - 8);
+  }
+}
+
 }  // namespace gemma4

@@ -29,4 +29,15 @@ void dequantize_q8_0(const BlockQ8_0* in, float* y, int64_t n);
 void quantize_q4_0(const float* x, BlockQ4_0* out, int64_t n);
 void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n);
 
+// Q4R: Q4_0's values repacked per row so SIMD kernels unpack them with a few whole-register
+// operations. A row of `cols` (a multiple of 64) is cols/2 bytes of nibbles, then cols/32
+// f16 scales (block b's d). In each 64-weight group g (32 bytes), byte j holds element
+// 64g + j in its low nibble and element 64g + 32 + j in its high nibble, as q + 8 like Q4_0:
+// the low nibbles of a group are block 2g, the high nibbles block 2g + 1.
+constexpr int kQ4rGroup = 64;
+inline int64_t q4r_row_bytes(int64_t cols) { return cols / 2 + cols / kQK * 2; }
+// Lossless: the same values and scales as the Q4_0 row.
+void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols);
+void dequantize_q4r(const uint8_t* row, float* y, int64_t cols);
+
 }  // namespace gemma4

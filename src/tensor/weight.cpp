@@ -11,6 +11,7 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::f16: return "f16";
     case WeightFormat::q8_0: return "q8_0";
     case WeightFormat::q4_0: return "q4_0";
+    case WeightFormat::q4r: return "q4r";
   }
   return "?";
 }
@@ -22,8 +23,18 @@ int64_t weight_row_bytes(WeightFormat f, int64_t cols) {
     case WeightFormat::f16: return cols * 2;
     case WeightFormat::q8_0: return cols / kQK * int64_t{sizeof(BlockQ8_0)};
     case WeightFormat::q4_0: return cols / kQK * int64_t{sizeof(BlockQ4_0)};
+    case WeightFormat::q4r: return q4r_row_bytes(cols);
   }
   return 0;
+}
+
+int64_t weight_col_multiple(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::q8_0:
+    case WeightFormat::q4_0: return kQK;
+    case WeightFormat::q4r: return kQ4rGroup;
+    default: return 1;
+  }
 }
 
 }  // namespace gemma4

@@ -17,6 +17,7 @@ enum class WeightFormat {
   f16,   // IEEE half
   q8_0,  // GGML Q8_0 blocks (tensor/quant.h): 32 int8 + f16 scale, 8.5 bits per weight
   q4_0,  // GGML Q4_0 blocks (tensor/quant.h): 32 int4 + f16 scale, 4.5 bits per weight
+  q4r,   // Q4_0's values and scales repacked per row for SIMD (tensor/quant.h): same 4.5 bits
 };
 
 // Short lower-case name ("bf16", "q8_0", ...) for messages and flags.
@@ -26,8 +27,13 @@ const char* weight_format_name(WeightFormat f);
 // for block formats).
 int64_t weight_row_bytes(WeightFormat f, int64_t cols);
 
-// True for the block-quantized formats, whose cols must be a multiple of 32.
-inline bool is_block_quantized(WeightFormat f) { return f == WeightFormat::q8_0 || f == WeightFormat::q4_0; }
+// True for the block-quantized formats (int8 activations in the kernels).
+inline bool is_block_quantized(WeightFormat f) {
+  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4r;
+}
+
+// cols must be a multiple of this for format f (1 for the float formats).
+int64_t weight_col_multiple(WeightFormat f);
 
 struct Weight {
   WeightFormat format = WeightFormat::f32;

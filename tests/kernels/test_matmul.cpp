@@ -88,7 +88,8 @@ TEST(Matmul, BlockFormatsAgreeAcrossIsas) {
   for (const Shape& s : kBlockShapes) {
     const Weight bf16 = random_bf16_weight(s.rows, s.cols, seed++);
     const auto x = random_floats(s.n * s.cols, seed++);
-    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0}) {
+    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
+      if (s.cols % weight_col_multiple(format) != 0) continue;
       const Weight w = kernels::convert_weight(bf16, format);
       const auto scale = abs_products(w, x, s.n);
       std::vector<float> scalar;
@@ -115,7 +116,7 @@ TEST(Matmul, BlockFormatsActivationQuantizationErrorIsSmall) {
   const Weight bf16 = random_bf16_weight(256, 1536, 7);
   const int64_t n = 5;
   const auto x = random_floats(n * 1536, 8);
-  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0}) {
+  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
     const Weight w = kernels::convert_weight(bf16, format);
     const auto ref = run_reference(w, x, n);
     for (auto isa : test::supported_isas()) {
@@ -148,7 +149,7 @@ TEST(Matmul, QuantizedFormatsErrorAgainstBf16) {
 TEST(Matmul, ResultDoesNotDependOnThreadCount) {
   const Weight bf16 = random_bf16_weight(300, 512, 21);
   const auto x = random_floats(9 * 512, 22);
-  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0}) {
+  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
     const Weight w = kernels::convert_weight(bf16, format);
     set_num_threads(1);
     const auto one = run_matmul(w, x, 9);
@@ -161,7 +162,7 @@ TEST(Matmul, ResultDoesNotDependOnThreadCount) {
 
 TEST(Matmul, DequantizeRowMatchesReference) {
   const Weight bf16 = random_bf16_weight(9, 64, 31);
-  for (auto format : {WeightFormat::bf16, WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0}) {
+  for (auto format : {WeightFormat::bf16, WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
     const Weight w = kernels::convert_weight(bf16, format);
     std::vector<float> a(64), b(64);
     kernels::dequantize_row(w, 8, a.data());
@@ -172,7 +173,30 @@ TEST(Matmul, DequantizeRowMatchesReference) {
   EXPECT_THROW(kernels::dequantize_row(bf16, 9, out.data()), Error);
 }
 
+// Q4R holds Q4_0's values and scales, repacked: the same weights, and (the same integer
+// block sums scaled in the same order) the same matmul results on every ISA.
+TEST(ConvertWeight, Q4rIsQ4_0Repacked) {
+  const Weight bf16 = random_bf16_weight(45, 192, 61);
+  const Weight q4 = kernels::convert_weight(bf16, WeightFormat::q4_0);
+  const Weight q4r = kernels::convert_weight(bf16, WeightFormat::q4r);
+  const Weight repacked = kernels::convert_weight(q4, WeightFormat::q4r);
+  ASSERT_EQ(q4r.total_bytes(), q4.total_bytes());
+  EXPECT_EQ(0, std::memcmp(q4r.data, repacked.data, static_cast<size_t>(q4r.total_bytes())));
+  std::vector<float> a(192), b(192);
+  for (int64_t r = 0; r < 45; ++r) {
+    kernels::dequantize_row(q4, r, a.data());
+    kernels::dequantize_row(q4r, r, b.data());
+    ASSERT_EQ(a, b) << "row " << r;
+  }
+  const auto x = random_floats(6 * 192, 62);
+  for (auto isa : test::supported_isas()) {
+    IsaScope scope(isa);
+    EXPECT_EQ(run_matmul(q4, x, 6), run_matmul(q4r, x, 6)) << kernels::isa_name(isa);
+  }
+}
+
 TEST(ConvertWeight, BlockFormatsRequireWholeBlocks) {
+  EXPECT_THROW(kernels::convert_weight(random_bf16_weight(4, 96, 43), WeightFormat::q4r), Error);
   const Weight w = random_bf16_weight(4, 40, 41);
   EXPECT_THROW(kernels::convert_weight(w, WeightFormat::q8_0), Error);
   EXPECT_THROW(kernels::convert_weight(w, WeightFormat::q4_0), Error);
