@@ -15,6 +15,17 @@
 
 namespace gemma4::kernels {
 namespace detail {
+namespace {
+
+// nearbyint() for |v| < 2^22 without a libm call: adding 1.5·2^23 leaves no fraction bits,
+// so the float addition itself rounds (to nearest, ties to even). Exact IEEE semantics
+// (no -ffast-math) keep the compiler from folding the two operations.
+inline float round_half_even(float v) {
+  constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
+  return (v + kMagic) - kMagic;
+}
+
+}  // namespace
 
 void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa) {
   qa.n = n;
@@ -35,7 +46,7 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
       int32_t sum = 0;
       for (int j = 0; j < kQK; ++j) {
         // |xb[j] * id| <= 127 up to rounding; clamp so an int8 never wraps.
-        const float v = std::min(127.f, std::max(-127.f, std::nearbyint(xb[j] * id)));
+        const float v = std::min(127.f, std::max(-127.f, round_half_even(xb[j] * id)));
         q[j] = static_cast<int8_t>(v);
         sum += q[j];
       }
@@ -90,7 +101,8 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
     matmul_reference(w, x, n, y);
     return;
   }
-  detail::QuantizedActs xq;
+  // Reused per thread: decode calls matmul hundreds of times per token.
+  thread_local detail::QuantizedActs xq;
   if (is_block_quantized(w.format)) {
     check(w.cols % weight_col_multiple(w.format) == 0, "matmul: " + w.name + " has cols not a whole number of blocks",
           ExitCode::failure);
