@@ -170,6 +170,13 @@ int main(int argc, char** argv) {
     const double flop = 2.0 * prefill.rows * prefill.cols * n;
     std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f\n", prefill.what, weight_format_name(f),
                 static_cast<long>(n), t.wall * 1e3, flop / t.wall / 1e9, t.cpu * 1e3, flop / t.cpu / 1e9);
+    if (f == WeightFormat::bf16) {  // the same with bf16 activations (AVX512-BF16 dot products)
+      kernels::set_bf16_mode(kernels::Bf16Mode::fast);
+      const Timing tf = time_matmul({w}, n, min_seconds);
+      kernels::set_bf16_mode(kernels::Bf16Mode::exact);
+      std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f\n", "  bf16 activations", "bf16", static_cast<long>(n),
+                  tf.wall * 1e3, flop / tf.wall / 1e9, tf.cpu * 1e3, flop / tf.cpu / 1e9);
+    }
   }
   return 0;
 }

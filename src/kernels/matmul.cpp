@@ -3,6 +3,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <memory>
 
@@ -88,15 +89,28 @@ detail::RowsKernel kernel_for(const detail::KernelTable& k, WeightFormat f) {
   return nullptr;
 }
 
+std::atomic<int> g_bf16_mode{static_cast<int>(Bf16Mode::exact)};
+
 // Below this many multiply-adds one thread is faster than waking the others.
 constexpr int64_t kMinParallelWork = 1 << 15;
 
 }  // namespace
 
+void set_bf16_mode(Bf16Mode mode) { g_bf16_mode.store(static_cast<int>(mode)); }
+Bf16Mode bf16_mode() { return static_cast<Bf16Mode>(g_bf16_mode.load()); }
+
 void matmul(const Weight& w, const float* x, int64_t n, float* y) {
   if (n <= 0 || w.rows == 0) return;
   check(!w.empty(), "matmul: weight " + w.name + " has no data", ExitCode::failure);
-  detail::RowsKernel kernel = kernel_for(active_kernels(), w.format);
+  const detail::KernelTable& kernels = active_kernels();
+  detail::RowsKernel kernel = kernel_for(kernels, w.format);
+  thread_local std::vector<uint16_t> xb;
+  if (w.format == WeightFormat::bf16 && kernels.bf16_dot && n >= kBf16FastMinTokens &&
+      bf16_mode() == Bf16Mode::fast) {
+    kernel = kernels.bf16_dot;
+    xb.resize(static_cast<size_t>(n * w.cols));
+    for (int64_t i = 0; i < n * w.cols; ++i) xb[static_cast<size_t>(i)] = f32_to_bf16(x[i]);
+  }
   if (!kernel) {
     matmul_reference(w, x, n, y);
     return;
@@ -108,7 +122,7 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
           ExitCode::failure);
     detail::quantize_activations(x, n, w.cols, xq);
   }
-  const detail::MatmulJob job{&w, x, &xq, n, y};
+  const detail::MatmulJob job{&w, x, &xq, xb.data(), n, y};
   if (w.rows * w.cols * n < kMinParallelWork) {
     kernel(job, 0, w.rows);
     return;

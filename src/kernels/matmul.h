@@ -18,6 +18,17 @@ namespace gemma4::kernels {
 // n = 1 is the decode case (matrix-vector); larger n is prefill / encoders / batched decode.
 void matmul(const Weight& w, const float* x, int64_t n, float* y);
 
+// How bf16 weights meet batches of at least kBf16FastMinTokens tokens (prefill, encoders):
+//   exact: float32 activations, float32 products (the reference numerics; the default, so
+//          the golden tests hold);
+//   fast:  activations rounded to bf16 and AVX512-BF16 dot products (float32 sums), about
+//          twice the arithmetic rate; relative error ~2^-9 per activation. Where the CPU has
+//          no AVX512-BF16 this is the same as exact.
+enum class Bf16Mode { exact, fast };
+void set_bf16_mode(Bf16Mode mode);
+Bf16Mode bf16_mode();
+constexpr int64_t kBf16FastMinTokens = 8;
+
 // Row `row` of w as float32 (embedding lookups): out[w.cols].
 void dequantize_row(const Weight& w, int64_t row, float* out);
 

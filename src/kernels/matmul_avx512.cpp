@@ -140,10 +140,12 @@ struct BlockRowDot {
       }
       for (int t = 0; t < T; ++t) {
         const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
-        const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(xq.sum(t0 + t) + b * 8), kOffsetShift<Block>);
+        // vpdpbusd adds onto its first operand: start from −offset·Σa instead of zero.
+        const __m512i minus_offset = _mm512_sub_epi32(
+            _mm512_setzero_si512(), _mm512_slli_epi32(_mm512_loadu_si512(xq.sum(t0 + t) + b * 8), kOffsetShift<Block>));
         const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
         for (int r = 0; r < R; ++r) {
-          const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[r], a), offset);
+          const __m512i dot = _mm512_dpbusd_epi32(minus_offset, wq[r], a);
           acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
         }
       }
@@ -195,12 +197,38 @@ struct Q4rRowDot {
       }
       for (int t = 0; t < T; ++t) {
         const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
-        const __m512i offset = _mm512_loadu_si512(xq.sum(t0 + t) + b * 8);
+        const __m512i minus_offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(xq.sum(t0 + t) + b * 8));
         const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
         for (int r = 0; r < R; ++r) {
-          const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wq[r], a), offset);
+          const __m512i dot = _mm512_dpbusd_epi32(minus_offset, wq[r], a);
           acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
         }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// bf16 weights × bf16 activations: vdpbf16ps multiplies 32 pairs and adds them in float32.
+struct Bf16DotRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const int64_t cols = job->w->cols;
+    const uint16_t* w = static_cast<const uint16_t*>(job->w->data) + row * cols;
+    const uint16_t* x = job->xb + t0 * cols;
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < cols; i += 32) {
+      // The column tail is masked: zeros add nothing.
+      const __mmask32 m = cols - i >= 32 ? ~__mmask32(0) : static_cast<__mmask32>((1u << (cols - i)) - 1);
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + r * cols + i);
+      for (int t = 0; t < T; ++t) {
+        const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + t * cols + i);
+        for (int r = 0; r < R; ++r) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv);
       }
     }
     for (int r = 0; r < R; ++r)
@@ -222,11 +250,14 @@ void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
 }
 
 void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4rRowDot{&job}); }
+void rows_bf16_dot(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, Bf16DotRowDot{&job});
+}
 
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_bf16_dot};
   return table;
 }
 

@@ -31,6 +31,7 @@ struct MatmulJob {
   const Weight* w;
   const float* x;              // [n][cols] float32 activations (float formats)
   const QuantizedActs* xq;     // quantized activations (block formats)
+  const uint16_t* xb;          // [n][cols] activations rounded to bf16 (Bf16Mode::fast)
   int64_t n;
   float* y;                    // [n][rows]
 };
@@ -40,6 +41,7 @@ using RowsKernel = void (*)(const MatmulJob& job, int64_t r0, int64_t r1);
 
 struct KernelTable {
   RowsKernel f32, bf16, q8_0, q4_0, q4r;
+  RowsKernel bf16_dot = nullptr;  // bf16 weights × bf16 activations (Bf16Mode::fast), if any
 };
 
 const KernelTable& scalar_kernels();

@@ -146,6 +146,43 @@ TEST(Matmul, QuantizedFormatsErrorAgainstBf16) {
   EXPECT_GT(q4, q8);
 }
 
+class Bf16ModeScope {
+ public:
+  explicit Bf16ModeScope(kernels::Bf16Mode mode) : saved_(kernels::bf16_mode()) { kernels::set_bf16_mode(mode); }
+  ~Bf16ModeScope() { kernels::set_bf16_mode(saved_); }
+
+ private:
+  kernels::Bf16Mode saved_;
+};
+
+// Bf16Mode::fast rounds the activations to bf16 (where the CPU has AVX512-BF16, for batches of
+// kBf16FastMinTokens or more): then the result is the reference on rounded activations,
+// within 2^-9-ish of the exact path. Elsewhere it is the exact path.
+TEST(Matmul, Bf16FastModeRoundsActivationsOnly) {
+  Bf16ModeScope fast(kernels::Bf16Mode::fast);
+  uint32_t seed = 300;
+  for (const Shape& s : {Shape{67, 257, 64}, Shape{19, 48, 129}, Shape{33, 100, 8}, Shape{5, 1536, 7}}) {
+    const Weight w = random_bf16_weight(s.rows, s.cols, seed++);
+    const auto x = random_floats(s.n * s.cols, seed++);
+    std::vector<float> x_bf16(x.size());
+    for (size_t i = 0; i < x.size(); ++i) x_bf16[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    const auto exact = run_reference(w, x, s.n);
+    const auto rounded = run_reference(w, x_bf16, s.n);
+    const auto scale = abs_products(w, x, s.n);
+    for (auto isa : test::supported_isas()) {
+      IsaScope scope(isa);
+      const bool uses_bf16 = isa == kernels::Isa::avx512 && s.n >= kernels::kBf16FastMinTokens;
+      const auto& expected = uses_bf16 ? rounded : exact;
+      const auto y = run_matmul(w, x, s.n);
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], expected[i], 1e-5f * scale[i] + 1e-30f)
+            << kernels::isa_name(isa) << " " << s.rows << "x" << s.cols << " n=" << s.n << " at " << i;
+      EXPECT_LT(relative_l2(y, exact), 0.01);
+      if (uses_bf16) EXPECT_GT(relative_l2(y, exact), 0.0) << "expected the bf16 dot-product kernel";
+    }
+  }
+}
+
 TEST(Matmul, ResultDoesNotDependOnThreadCount) {
   const Weight bf16 = random_bf16_weight(300, 512, 21);
   const auto x = random_floats(9 * 512, 22);
