@@ -178,7 +178,9 @@ TEST(Matmul, Bf16FastModeRoundsActivationsOnly) {
         ASSERT_NEAR(y[i], expected[i], 1e-5f * scale[i] + 1e-30f)
             << kernels::isa_name(isa) << " " << s.rows << "x" << s.cols << " n=" << s.n << " at " << i;
       EXPECT_LT(relative_l2(y, exact), 0.01);
-      if (uses_bf16) EXPECT_GT(relative_l2(y, exact), 0.0) << "expected the bf16 dot-product kernel";
+      if (uses_bf16) {
+        EXPECT_GT(relative_l2(y, exact), 0.0) << "expected the bf16 dot-product kernel";
+      }
     }
   }
 }
