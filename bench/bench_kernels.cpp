@@ -18,6 +18,7 @@
 #include "kernels/bandwidth.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/peak.h"
 #include "tensor/dtype.h"
 
 using namespace gemma4;
@@ -127,7 +128,10 @@ int main(int argc, char** argv) {
   const double min_seconds = opt.quick ? 0.2 : 1.0;
   std::printf("threads %d, isa %s\n", num_threads(), kernels::isa_name(kernels::active_isa()));
   const double bandwidth = kernels::measure_read_bandwidth();
-  std::printf("measured read bandwidth: %.1f GB/s\n\n", bandwidth / 1e9);
+  std::printf("measured read bandwidth: %.1f GB/s\n", bandwidth / 1e9);
+  const kernels::ComputePeak peak = kernels::measure_compute_peak();
+  std::printf("measured one-core peak: %.0f GFLOP/cpu-s f32 FMA, %.0f GOP/cpu-s int8 VNNI\n\n", peak.f32_flops / 1e9,
+              peak.int8_ops / 1e9);
 
   const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r};
   struct Shape {
@@ -159,8 +163,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n%-22s %-5s %5s %10s %9s %10s %14s\n", "prefill", "fmt", "n", "ms/matmul", "GFLOP/s", "cpu ms",
-              "GFLOP/cpu-s");
+  std::printf("\n%-22s %-5s %5s %10s %9s %10s %14s %8s\n", "prefill", "fmt", "n", "ms/matmul", "GFLOP/s", "cpu ms",
+              "GFLOP/cpu-s", "of peak");
   const Shape prefill = {"mlp up 1536->6144", 6144, 1536};
   const Weight bf16 = random_bf16(prefill.rows, prefill.cols);
   for (WeightFormat f : formats) {
@@ -168,14 +172,17 @@ int main(int argc, char** argv) {
     const int64_t n = 512;
     const Timing t = time_matmul({w}, n, min_seconds);
     const double flop = 2.0 * prefill.rows * prefill.cols * n;
-    std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f\n", prefill.what, weight_format_name(f),
-                static_cast<long>(n), t.wall * 1e3, flop / t.wall / 1e9, t.cpu * 1e3, flop / t.cpu / 1e9);
+    // Float formats are judged against the FMA peak, block formats against the VNNI peak.
+    const double of_peak = (is_block_quantized(f) ? peak.int8_ops : peak.f32_flops);
+    std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f %7.0f%%\n", prefill.what, weight_format_name(f),
+                static_cast<long>(n), t.wall * 1e3, flop / t.wall / 1e9, t.cpu * 1e3, flop / t.cpu / 1e9,
+                of_peak > 0 ? 100.0 * flop / t.cpu / of_peak : 0.0);
     if (f == WeightFormat::bf16) {  // the same with bf16 activations (AVX512-BF16 dot products)
       kernels::set_bf16_mode(kernels::Bf16Mode::fast);
       const Timing tf = time_matmul({w}, n, min_seconds);
       kernels::set_bf16_mode(kernels::Bf16Mode::exact);
-      std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f\n", "  bf16 activations", "bf16", static_cast<long>(n),
-                  tf.wall * 1e3, flop / tf.wall / 1e9, tf.cpu * 1e3, flop / tf.cpu / 1e9);
+      std::printf("%-22s %-5s %5ld %10.2f %9.1f %10.2f %14.1f\n", "  bf16 activations", "bf16",
+                  static_cast<long>(n), tf.wall * 1e3, flop / tf.wall / 1e9, tf.cpu * 1e3, flop / tf.cpu / 1e9);
     }
   }
   return 0;
