@@ -59,17 +59,18 @@ void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n) {
 }
 
 void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols) {
-  uint8_t* nibbles = out;
   uint16_t* scales = reinterpret_cast<uint16_t*>(out + cols / 2);
-  for (int64_t b = 0; b < cols / kQK; ++b) {
-    scales[b] = in[b].d;
-    uint8_t* group = nibbles + (b / 2) * 32;
-    const int shift = (b % 2) * 4;  // even blocks in the low nibbles, odd in the high
+  for (int64_t g = 0; g < cols / kQ4rGroup; ++g) {
+    const BlockQ4_0& even = in[2 * g];     // goes to the low nibbles
+    const BlockQ4_0& odd = in[2 * g + 1];  // goes to the high nibbles
+    uint8_t* group = out + g * 32;
     for (int j = 0; j < kQK / 2; ++j) {
-      const uint8_t lo = in[b].qs[j] & 0x0f, hi = in[b].qs[j] >> 4;  // elements j and j + 16
-      group[j] = static_cast<uint8_t>((group[j] & ~(0x0f << shift)) | (lo << shift));
-      group[j + 16] = static_cast<uint8_t>((group[j + 16] & ~(0x0f << shift)) | (hi << shift));
+      // Q4_0 byte j holds elements j (low) and j + 16 (high) of its block.
+      group[j] = static_cast<uint8_t>((even.qs[j] & 0x0f) | (odd.qs[j] << 4));
+      group[j + 16] = static_cast<uint8_t>((even.qs[j] >> 4) | (odd.qs[j] & 0xf0));
     }
+    scales[2 * g] = even.d;
+    scales[2 * g + 1] = odd.d;
   }
 }
 
