@@ -34,6 +34,9 @@ inline bool is_block_quantized(WeightFormat f) {
 
 // cols must be a multiple of this for format f (1 for the float formats).
 int64_t weight_col_multiple(WeightFormat f);
+// Whether a matrix with `cols` columns can be stored in format f (a load-time conversion
+// keeps the stored format for the few that cannot).
+inline bool weight_format_fits(WeightFormat f, int64_t cols) { return cols % weight_col_multiple(f) == 0; }
 
 struct Weight {
   WeightFormat format = WeightFormat::f32;
