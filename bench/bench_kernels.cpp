@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   std::printf("measured one-core peak: %.0f GFLOP/cpu-s f32 FMA, %.0f GOP/cpu-s int8 VNNI\n\n", peak.f32_flops / 1e9,
               peak.int8_ops / 1e9);
 
-  const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r};
+  const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r,
+                                  WeightFormat::q4i};
   struct Shape {
     const char* what;
     int64_t rows, cols;

@@ -236,6 +236,66 @@ struct Bf16DotRowDot {
   }
 };
 
+// Q4I (tensor/quant.h): 16 rows in the 16 int32 lanes. Per 32-block, eight vpdpbusd each
+// multiply 4 weights of every row by 4 broadcast activations; the float scaling then costs
+// one conversion and one FMA per block for all 16 rows, so the integer units do the work.
+constexpr int kQ4iTokens = 8;
+
+template <int T>
+void q4i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
+  const QuantizedActs& xq = *job.xq;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    const uint8_t* src = group + b * kQ4iBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512i wk[8];  // wk[k]: elements 4k..4k+3 (k < 4: low nibbles; k >= 4: 16 + ...)
+    for (int j = 0; j < 4; ++j) {
+      const __m512i raw = _mm512_loadu_si512(src + kQ4iRows * 2 + 64 * j);
+      wk[j] = _mm512_and_si512(raw, low4);
+      wk[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+    }
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = xq.q(t0 + t) + b * kQK;
+      // Two chains (low and high nibbles) so one token is not bound by vpdpbusd latency;
+      // each lane is a whole row's block sum, so each lane removes the full 8·Σa.
+      __m512i lo = _mm512_set1_epi32(-8 * xq.sum(t0 + t)[b * 8]);
+      __m512i hi = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        int32_t a_lo, a_hi;
+        __builtin_memcpy(&a_lo, a + 4 * k, 4);
+        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
+        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
+        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
+      }
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
+}
+
+// r0, r1: multiples of 16 (matmul splits rows in tiles of 16).
+void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const int64_t group_bytes = kQ4iRows * job.w->row_bytes();
+  for (int64_t row0 = r0; row0 < r1; row0 += kQ4iRows) {
+    const uint8_t* group = static_cast<const uint8_t*>(job.w->data) + row0 / kQ4iRows * group_bytes;
+    for (int64_t t0 = 0; t0 < job.n; t0 += kQ4iTokens) {
+      switch (min_i64(kQ4iTokens, job.n - t0)) {
+        case 8: q4i_group<8>(job, group, row0, t0); break;
+        case 7: q4i_group<7>(job, group, row0, t0); break;
+        case 6: q4i_group<6>(job, group, row0, t0); break;
+        case 5: q4i_group<5>(job, group, row0, t0); break;
+        case 4: q4i_group<4>(job, group, row0, t0); break;
+        case 3: q4i_group<3>(job, group, row0, t0); break;
+        case 2: q4i_group<2>(job, group, row0, t0); break;
+        default: q4i_group<1>(job, group, row0, t0); break;
+      }
+    }
+  }
+}
+
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
 }
@@ -257,7 +317,7 @@ void rows_bf16_dot(const MatmulJob& job, int64_t r0, int64_t r1) {
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_bf16_dot};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i, rows_bf16_dot};
   return table;
 }
 

@@ -10,6 +10,12 @@
 namespace gemma4::kernels {
 
 void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
+  if (w.format == WeightFormat::q4i) {  // rows interleaved in groups of 16
+    const int64_t group_bytes = kQ4iRows * w.row_bytes();
+    dequantize_q4i(static_cast<const uint8_t*>(w.data) + row / kQ4iRows * group_bytes, static_cast<int>(row % kQ4iRows),
+                   out, w.cols);
+    return;
+  }
   const auto* base = static_cast<const uint8_t*>(w.data) + row * w.row_bytes();
   switch (w.format) {
     case WeightFormat::f32: {
@@ -36,6 +42,8 @@ void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
     case WeightFormat::q4r:
       dequantize_q4r(base, out, w.cols);
       return;
+    case WeightFormat::q4i:
+      break;  // handled above
   }
   throw Error("dequantize_row: unsupported weight format for " + w.name);
 }

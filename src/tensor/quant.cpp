@@ -84,4 +84,34 @@ void dequantize_q4r(const uint8_t* row, float* y, int64_t cols) {
   }
 }
 
+void interleave_q4_0_to_q4i(const BlockQ4_0* in, uint8_t* out, int64_t cols) {
+  const int64_t blocks = cols / kQK;
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t* dst = out + b * kQ4iBlockBytes;
+    uint16_t* scales = reinterpret_cast<uint16_t*>(dst);
+    uint8_t* nibbles = dst + kQ4iRows * 2;
+    for (int lane = 0; lane < kQ4iRows; ++lane) {
+      const BlockQ4_0& blk = in[lane * blocks + b];
+      scales[lane] = blk.d;
+      // Q4_0 byte i holds elements i (low) and i + 16 (high): exactly Q4I's nibble pairing.
+      for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i) nibbles[64 * j + 4 * lane + i] = blk.qs[4 * j + i];
+    }
+  }
+}
+
+void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols) {
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const uint8_t* src = group + b * kQ4iBlockBytes;
+    const float d = f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]);
+    const uint8_t* nibbles = src + kQ4iRows * 2;
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t v = nibbles[64 * j + 4 * lane + i];
+        y[b * kQK + 4 * j + i] = d * ((v & 0x0f) - 8);
+        y[b * kQK + 16 + 4 * j + i] = d * ((v >> 4) - 8);
+      }
+  }
+}
+
 }  // namespace gemma4

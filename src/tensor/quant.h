@@ -40,4 +40,16 @@ inline int64_t q4r_row_bytes(int64_t cols) { return cols / 2 + cols / kQK * 2; }
 void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols);
 void dequantize_q4r(const uint8_t* row, float* y, int64_t cols);
 
+// Q4I: Q4_0's values interleaved over groups of 16 rows, so one vpdpbusd multiplies 4
+// weights of each of 16 rows (one int32 lane per row) by the same 4 activations. Per group
+// and 32-block b (288 bytes): the 16 rows' f16 scales, then 4 chunks j of 64 bytes: row
+// lane's 4 bytes at 64j + 4·lane hold elements 4j..4j+3 (low nibbles) and 16+4j..16+4j+3
+// (high nibbles), as q + 8.
+constexpr int kQ4iRows = 16;
+constexpr int64_t kQ4iBlockBytes = kQ4iRows * 2 + kQ4iRows * kQK / 2;  // 288
+// in: 16 consecutive Q4_0 rows of `cols`; out: the group's cols/32 · 288 bytes.
+void interleave_q4_0_to_q4i(const BlockQ4_0* in, uint8_t* out, int64_t cols);
+// Row `lane` of a group.
+void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols);
+
 }  // namespace gemma4

@@ -28,7 +28,9 @@ const Shape kFloatShapes[] = {{1, 1, 1},    {5, 7, 3},     {17, 31, 1},  {33, 10
                               {67, 257, 64}, {19, 48, 129}, {130, 96, 5}, {3, 1000, 2}};
 // Block formats need cols % 32 == 0; odd block counts exercise the single-block tails.
 const Shape kBlockShapes[] = {{1, 32, 1},   {5, 96, 3},    {17, 64, 1},  {33, 160, 7},
-                              {67, 256, 64}, {19, 32, 129}, {130, 224, 5}, {3, 1024, 2}};
+                              {67, 256, 64}, {19, 32, 129}, {130, 224, 5}, {3, 1024, 2},
+                              // Q4I needs rows % 16 == 0: these exercise it with every token count.
+                              {16, 32, 1},  {48, 96, 9},   {32, 160, 129}, {64, 64, 7}};
 
 std::vector<float> run_matmul(const Weight& w, const std::vector<float>& x, int64_t n) {
   std::vector<float> y(static_cast<size_t>(n * w.rows), NAN);
@@ -88,8 +90,8 @@ TEST(Matmul, BlockFormatsAgreeAcrossIsas) {
   for (const Shape& s : kBlockShapes) {
     const Weight bf16 = random_bf16_weight(s.rows, s.cols, seed++);
     const auto x = random_floats(s.n * s.cols, seed++);
-    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
-      if (s.cols % weight_col_multiple(format) != 0) continue;
+    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
+      if (!weight_format_fits(format, s.rows, s.cols)) continue;
       const Weight w = kernels::convert_weight(bf16, format);
       const auto scale = abs_products(w, x, s.n);
       std::vector<float> scalar;
@@ -116,7 +118,7 @@ TEST(Matmul, BlockFormatsActivationQuantizationErrorIsSmall) {
   const Weight bf16 = random_bf16_weight(256, 1536, 7);
   const int64_t n = 5;
   const auto x = random_floats(n * 1536, 8);
-  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
+  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     const auto ref = run_reference(w, x, n);
     for (auto isa : test::supported_isas()) {
@@ -186,9 +188,9 @@ TEST(Matmul, Bf16FastModeRoundsActivationsOnly) {
 }
 
 TEST(Matmul, ResultDoesNotDependOnThreadCount) {
-  const Weight bf16 = random_bf16_weight(300, 512, 21);
+  const Weight bf16 = random_bf16_weight(304, 512, 21);
   const auto x = random_floats(9 * 512, 22);
-  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
+  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     set_num_threads(1);
     const auto one = run_matmul(w, x, 9);
@@ -200,16 +202,17 @@ TEST(Matmul, ResultDoesNotDependOnThreadCount) {
 }
 
 TEST(Matmul, DequantizeRowMatchesReference) {
-  const Weight bf16 = random_bf16_weight(9, 64, 31);
-  for (auto format : {WeightFormat::bf16, WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r}) {
+  const Weight bf16 = random_bf16_weight(32, 64, 31);
+  for (auto format : {WeightFormat::bf16, WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r,
+                      WeightFormat::q4i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     std::vector<float> a(64), b(64);
-    kernels::dequantize_row(w, 8, a.data());
-    kernels::dequantize_row_reference(w, 8, b.data());
+    kernels::dequantize_row(w, 21, a.data());
+    kernels::dequantize_row_reference(w, 21, b.data());
     EXPECT_EQ(a, b);
   }
   std::vector<float> out(64);
-  EXPECT_THROW(kernels::dequantize_row(bf16, 9, out.data()), Error);
+  EXPECT_THROW(kernels::dequantize_row(bf16, 32, out.data()), Error);
 }
 
 // Q4R holds Q4_0's values and scales, repacked: the same weights, and (the same integer
@@ -232,6 +235,23 @@ TEST(ConvertWeight, Q4rIsQ4_0Repacked) {
     IsaScope scope(isa);
     EXPECT_EQ(run_matmul(q4, x, 6), run_matmul(q4r, x, 6)) << kernels::isa_name(isa);
   }
+}
+
+// Q4I holds Q4_0's values and scales interleaved over 16 rows: the same weights.
+TEST(ConvertWeight, Q4iIsQ4_0Interleaved) {
+  const Weight bf16 = random_bf16_weight(48, 192, 71);
+  const Weight q4 = kernels::convert_weight(bf16, WeightFormat::q4_0);
+  const Weight q4i = kernels::convert_weight(bf16, WeightFormat::q4i);
+  const Weight from_q4 = kernels::convert_weight(q4, WeightFormat::q4i);
+  ASSERT_EQ(q4i.total_bytes(), q4.total_bytes());
+  EXPECT_EQ(0, std::memcmp(q4i.data, from_q4.data, static_cast<size_t>(q4i.total_bytes())));
+  std::vector<float> a(192), b(192);
+  for (int64_t r = 0; r < 48; ++r) {
+    kernels::dequantize_row(q4, r, a.data());
+    kernels::dequantize_row(q4i, r, b.data());
+    ASSERT_EQ(a, b) << "row " << r;
+  }
+  EXPECT_THROW(kernels::convert_weight(random_bf16_weight(40, 64, 72), WeightFormat::q4i), Error);
 }
 
 TEST(ConvertWeight, BlockFormatsRequireWholeBlocks) {
