@@ -85,6 +85,7 @@ detail::RowsKernel kernel_for(const detail::KernelTable& k, WeightFormat f) {
     case WeightFormat::q4_0: return k.q4_0;
     case WeightFormat::q4r: return k.q4r;
     case WeightFormat::q4i: return k.q4i;
+    case WeightFormat::q8i: return k.q8i;
     case WeightFormat::f16: return nullptr;  // not a compute format: the reference serves it
   }
   return nullptr;
@@ -138,19 +139,27 @@ void dequantize_row(const Weight& w, int64_t row, float* out) {
 
 namespace {
 
-// Q4I: each group of 16 rows quantized as Q4_0 (or taken as stored), then interleaved.
-Weight interleave_rows(const Weight& w) {
-  const Weight q4 = w.format == WeightFormat::q4_0 ? w : convert_weight(w, WeightFormat::q4_0);
-  const int64_t group_bytes = kQ4iRows * q4.row_bytes();
-  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(q4.total_bytes())]);
+// Q4I / Q8I: each group of 16 rows quantized as Q4_0 / Q8_0 (or taken as stored), then
+// interleaved.
+Weight interleave_rows(const Weight& w, WeightFormat target) {
+  const WeightFormat blocks_format = target == WeightFormat::q4i ? WeightFormat::q4_0 : WeightFormat::q8_0;
+  const Weight q = w.format == blocks_format ? w : convert_weight(w, blocks_format);
+  const int64_t group_bytes = kQ4iRows * q.row_bytes();
+  const int64_t blocks = w.cols / kQK;
+  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(q.total_bytes())]);
   uint8_t* dst = storage.get();
   parallel_ranges(w.rows / kQ4iRows, 1, [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g)
-      interleave_q4_0_to_q4i(static_cast<const BlockQ4_0*>(q4.data) + g * kQ4iRows * (w.cols / kQK),
-                             dst + g * group_bytes, w.cols);
+    for (int64_t g = g0; g < g1; ++g) {
+      if (target == WeightFormat::q4i)
+        interleave_q4_0_to_q4i(static_cast<const BlockQ4_0*>(q.data) + g * kQ4iRows * blocks, dst + g * group_bytes,
+                               w.cols);
+      else
+        interleave_q8_0_to_q8i(static_cast<const BlockQ8_0*>(q.data) + g * kQ4iRows * blocks, dst + g * group_bytes,
+                               w.cols);
+    }
   });
-  Weight out = q4;
-  out.format = WeightFormat::q4i;
+  Weight out = q;
+  out.format = target;
   out.data = dst;
   out.owner = std::shared_ptr<const void>(storage, dst);
   return out;
@@ -162,7 +171,8 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
   check(!w.empty(), "convert_weight: weight " + w.name + " has no data", ExitCode::failure);
   if (w.format == target) return w;
   check(!is_block_quantized(w.format) ||
-            (w.format == WeightFormat::q4_0 && (target == WeightFormat::q4r || target == WeightFormat::q4i)),
+            (w.format == WeightFormat::q4_0 && (target == WeightFormat::q4r || target == WeightFormat::q4i)) ||
+            (w.format == WeightFormat::q8_0 && target == WeightFormat::q8i),
         std::string("convert_weight: cannot convert from ") + weight_format_name(w.format) + " to " +
             weight_format_name(target) + " (" + w.name + ")",
         ExitCode::unsupported);
@@ -175,7 +185,7 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
         "convert_weight: " + w.name + " has " + std::to_string(w.rows) + " rows, not a multiple of " +
             std::to_string(weight_row_multiple(target)) + " as " + weight_format_name(target) + " needs",
         ExitCode::unsupported);
-  if (target == WeightFormat::q4i) return interleave_rows(w);
+  if (is_row_interleaved(target)) return interleave_rows(w, target);
   const int64_t row_bytes = weight_row_bytes(target, w.cols);
   auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
   uint8_t* dst = storage.get();
@@ -214,7 +224,8 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
         case WeightFormat::q8_0: quantize_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(out), w.cols); break;
         case WeightFormat::q4_0: quantize_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(out), w.cols); break;
         case WeightFormat::q4r:
-        case WeightFormat::q4i: break;  // handled above / in interleave_rows
+        case WeightFormat::q4i:
+        case WeightFormat::q8i: break;  // handled above / in interleave_rows
       }
     }
   });

@@ -205,9 +205,10 @@ void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRow
 }  // namespace
 
 const KernelTable& avx2_kernels() {
-  // Q4I is laid out for 512-bit VNNI; AVX2 machines should load Q4R instead (the scalar
-  // kernel keeps Q4I correct everywhere).
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, scalar_kernels().q4i};
+  // Q4I / Q8I are laid out for 512-bit VNNI; AVX2 machines should load Q4R / Q8_0 instead
+  // (the scalar kernels keep them correct everywhere).
+  static const KernelTable table{rows_f32,         rows_bf16,         rows_q8_0, rows_q4_0, rows_q4r,
+                                 scalar_kernels().q4i, scalar_kernels().q8i};
   return table;
 }
 

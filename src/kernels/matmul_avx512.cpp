@@ -276,25 +276,67 @@ void q4i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
 }
 
-// r0, r1: multiples of 16 (matmul splits rows in tiles of 16).
-void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
+// Q8I: as Q4I with int8 values made unsigned (+128, removed as 128·Σa per lane).
+template <int T>
+void q8i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
+  const QuantizedActs& xq = *job.xq;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    const uint8_t* src = group + b * kQ8iBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512i wk[8];  // wk[k]: elements 4k..4k+3 of each row, as q + 128
+    for (int k = 0; k < 8; ++k) wk[k] = _mm512_xor_si512(_mm512_loadu_si512(src + kQ4iRows * 2 + 64 * k), flip);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = xq.q(t0 + t) + b * kQK;
+      __m512i lo = _mm512_set1_epi32(-128 * xq.sum(t0 + t)[b * 8]);
+      __m512i hi = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        int32_t a_lo, a_hi;
+        __builtin_memcpy(&a_lo, a + 4 * k, 4);
+        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
+        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
+        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
+      }
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
+}
+
+// r0, r1: multiples of 16 (matmul splits rows in tiles of 16). Group(T) runs one group of
+// 16 rows against T tokens.
+template <template <int> class Group>
+void rows_interleaved(const MatmulJob& job, int64_t r0, int64_t r1) {
   const int64_t group_bytes = kQ4iRows * job.w->row_bytes();
   for (int64_t row0 = r0; row0 < r1; row0 += kQ4iRows) {
     const uint8_t* group = static_cast<const uint8_t*>(job.w->data) + row0 / kQ4iRows * group_bytes;
     for (int64_t t0 = 0; t0 < job.n; t0 += kQ4iTokens) {
       switch (min_i64(kQ4iTokens, job.n - t0)) {
-        case 8: q4i_group<8>(job, group, row0, t0); break;
-        case 7: q4i_group<7>(job, group, row0, t0); break;
-        case 6: q4i_group<6>(job, group, row0, t0); break;
-        case 5: q4i_group<5>(job, group, row0, t0); break;
-        case 4: q4i_group<4>(job, group, row0, t0); break;
-        case 3: q4i_group<3>(job, group, row0, t0); break;
-        case 2: q4i_group<2>(job, group, row0, t0); break;
-        default: q4i_group<1>(job, group, row0, t0); break;
+        case 8: Group<8>::run(job, group, row0, t0); break;
+        case 7: Group<7>::run(job, group, row0, t0); break;
+        case 6: Group<6>::run(job, group, row0, t0); break;
+        case 5: Group<5>::run(job, group, row0, t0); break;
+        case 4: Group<4>::run(job, group, row0, t0); break;
+        case 3: Group<3>::run(job, group, row0, t0); break;
+        case 2: Group<2>::run(job, group, row0, t0); break;
+        default: Group<1>::run(job, group, row0, t0); break;
       }
     }
   }
 }
+template <int T>
+struct Q4iGroup {
+  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q4i_group<T>(job, g, row0, t0); }
+};
+template <int T>
+struct Q8iGroup {
+  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q8i_group<T>(job, g, row0, t0); }
+};
+void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4iGroup>(job, r0, r1); }
+void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q8iGroup>(job, r0, r1); }
 
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
@@ -317,7 +359,8 @@ void rows_bf16_dot(const MatmulJob& job, int64_t r0, int64_t r1) {
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i, rows_bf16_dot};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0,    rows_q4r,
+                                 rows_q4i, rows_q8i,  rows_bf16_dot};
   return table;
 }
 

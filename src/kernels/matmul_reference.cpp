@@ -10,10 +10,11 @@
 namespace gemma4::kernels {
 
 void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
-  if (w.format == WeightFormat::q4i) {  // rows interleaved in groups of 16
-    const int64_t group_bytes = kQ4iRows * w.row_bytes();
-    dequantize_q4i(static_cast<const uint8_t*>(w.data) + row / kQ4iRows * group_bytes, static_cast<int>(row % kQ4iRows),
-                   out, w.cols);
+  if (is_row_interleaved(w.format)) {  // rows interleaved in groups of 16
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + row / kQ4iRows * (kQ4iRows * w.row_bytes());
+    const int lane = static_cast<int>(row % kQ4iRows);
+    if (w.format == WeightFormat::q4i) dequantize_q4i(group, lane, out, w.cols);
+    if (w.format == WeightFormat::q8i) dequantize_q8i(group, lane, out, w.cols);
     return;
   }
   const auto* base = static_cast<const uint8_t*>(w.data) + row * w.row_bytes();
@@ -43,6 +44,7 @@ void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
       dequantize_q4r(base, out, w.cols);
       return;
     case WeightFormat::q4i:
+    case WeightFormat::q8i:
       break;  // handled above
   }
   throw Error("dequantize_row: unsupported weight format for " + w.name);

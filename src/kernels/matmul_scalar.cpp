@@ -131,10 +131,35 @@ void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
   }
 }
 
+void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  const QuantizedActs& xq = *job.xq;
+  const int64_t group_bytes = kQ4iRows * w.row_bytes();
+  for (int64_t g = r0 / kQ4iRows; g < (r1 + kQ4iRows - 1) / kQ4iRows; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * group_bytes;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const int8_t* q = xq.q(t);
+      const float* d = xq.d(t);
+      for (int lane = 0; lane < kQ4iRows; ++lane) {
+        float acc = 0.f;
+        for (int64_t b = 0; b < xq.blocks; ++b) {
+          const uint8_t* src = group + b * kQ8iBlockBytes;
+          const int8_t* values = reinterpret_cast<const int8_t*>(src + kQ4iRows * 2);
+          int32_t dot = 0;
+          for (int k = 0; k < 8; ++k)
+            for (int i = 0; i < 4; ++i) dot += int32_t{values[64 * k + 4 * lane + i]} * q[b * kQK + 4 * k + i];
+          acc += f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]) * d[b * 8] * static_cast<float>(dot);
+        }
+        job.y[t * w.rows + g * kQ4iRows + lane] = acc;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i, rows_q8i};
   return table;
 }
 

@@ -114,4 +114,29 @@ void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols) {
   }
 }
 
+void interleave_q8_0_to_q8i(const BlockQ8_0* in, uint8_t* out, int64_t cols) {
+  const int64_t blocks = cols / kQK;
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t* dst = out + b * kQ8iBlockBytes;
+    uint16_t* scales = reinterpret_cast<uint16_t*>(dst);
+    int8_t* values = reinterpret_cast<int8_t*>(dst + kQ4iRows * 2);
+    for (int lane = 0; lane < kQ4iRows; ++lane) {
+      const BlockQ8_0& blk = in[lane * blocks + b];
+      scales[lane] = blk.d;
+      for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i) values[64 * k + 4 * lane + i] = blk.qs[4 * k + i];
+    }
+  }
+}
+
+void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols) {
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const uint8_t* src = group + b * kQ8iBlockBytes;
+    const float d = f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]);
+    const int8_t* values = reinterpret_cast<const int8_t*>(src + kQ4iRows * 2);
+    for (int k = 0; k < 8; ++k)
+      for (int i = 0; i < 4; ++i) y[b * kQK + 4 * k + i] = d * values[64 * k + 4 * lane + i];
+  }
+}
+
 }  // namespace gemma4

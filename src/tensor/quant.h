@@ -52,4 +52,10 @@ void interleave_q4_0_to_q4i(const BlockQ4_0* in, uint8_t* out, int64_t cols);
 // Row `lane` of a group.
 void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols);
 
+// Q8I: the same for Q8_0. Per group and block (544 bytes): 16 f16 scales, then 8 chunks k
+// of 64 bytes: row lane's elements 4k..4k+3 (int8) at 64k + 4·lane.
+constexpr int64_t kQ8iBlockBytes = kQ4iRows * 2 + kQ4iRows * kQK;  // 544
+void interleave_q8_0_to_q8i(const BlockQ8_0* in, uint8_t* out, int64_t cols);
+void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols);
+
 }  // namespace gemma4

@@ -19,6 +19,7 @@ enum class WeightFormat {
   q4_0,  // GGML Q4_0 blocks (tensor/quant.h): 32 int4 + f16 scale, 4.5 bits per weight
   q4r,   // Q4_0's values and scales repacked per row for SIMD (tensor/quant.h): same 4.5 bits
   q4i,   // Q4_0's values and scales interleaved over 16 rows for VNNI GEMM (tensor/quant.h)
+  q8i,   // Q8_0's values and scales interleaved over 16 rows for VNNI GEMM (tensor/quant.h)
 };
 
 // Short lower-case name ("bf16", "q8_0", ...) for messages and flags.
@@ -30,15 +31,19 @@ int64_t weight_row_bytes(WeightFormat f, int64_t cols);
 
 // True for the block-quantized formats (int8 activations in the kernels).
 inline bool is_block_quantized(WeightFormat f) {
-  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4r || f == WeightFormat::q4i;
+  return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4r || f == WeightFormat::q4i ||
+         f == WeightFormat::q8i;
 }
+
+// The formats whose rows are interleaved in groups of 16.
+inline bool is_row_interleaved(WeightFormat f) { return f == WeightFormat::q4i || f == WeightFormat::q8i; }
 
 // cols must be a multiple of this for format f (1 for the float formats).
 int64_t weight_col_multiple(WeightFormat f);
 // Whether a matrix with `cols` columns can be stored in format f (a load-time conversion
 // keeps the stored format for the few that cannot).
 // rows must be a multiple of this (formats that interleave rows).
-inline int64_t weight_row_multiple(WeightFormat f) { return f == WeightFormat::q4i ? 16 : 1; }
+inline int64_t weight_row_multiple(WeightFormat f) { return is_row_interleaved(f) ? 16 : 1; }
 inline bool weight_format_fits(WeightFormat f, int64_t rows, int64_t cols) {
   return cols % weight_col_multiple(f) == 0 && rows % weight_row_multiple(f) == 0;
 }

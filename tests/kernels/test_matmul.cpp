@@ -90,7 +90,7 @@ TEST(Matmul, BlockFormatsAgreeAcrossIsas) {
   for (const Shape& s : kBlockShapes) {
     const Weight bf16 = random_bf16_weight(s.rows, s.cols, seed++);
     const auto x = random_floats(s.n * s.cols, seed++);
-    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
+    for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i, WeightFormat::q8i}) {
       if (!weight_format_fits(format, s.rows, s.cols)) continue;
       const Weight w = kernels::convert_weight(bf16, format);
       const auto scale = abs_products(w, x, s.n);
@@ -118,7 +118,7 @@ TEST(Matmul, BlockFormatsActivationQuantizationErrorIsSmall) {
   const Weight bf16 = random_bf16_weight(256, 1536, 7);
   const int64_t n = 5;
   const auto x = random_floats(n * 1536, 8);
-  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
+  for (auto format : {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i, WeightFormat::q8i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     const auto ref = run_reference(w, x, n);
     for (auto isa : test::supported_isas()) {
@@ -190,7 +190,7 @@ TEST(Matmul, Bf16FastModeRoundsActivationsOnly) {
 TEST(Matmul, ResultDoesNotDependOnThreadCount) {
   const Weight bf16 = random_bf16_weight(304, 512, 21);
   const auto x = random_floats(9 * 512, 22);
-  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i}) {
+  for (auto format : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i, WeightFormat::q8i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     set_num_threads(1);
     const auto one = run_matmul(w, x, 9);
@@ -204,7 +204,7 @@ TEST(Matmul, ResultDoesNotDependOnThreadCount) {
 TEST(Matmul, DequantizeRowMatchesReference) {
   const Weight bf16 = random_bf16_weight(32, 64, 31);
   for (auto format : {WeightFormat::bf16, WeightFormat::f32, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r,
-                      WeightFormat::q4i}) {
+                      WeightFormat::q4i, WeightFormat::q8i}) {
     const Weight w = kernels::convert_weight(bf16, format);
     std::vector<float> a(64), b(64);
     kernels::dequantize_row(w, 21, a.data());
@@ -252,6 +252,21 @@ TEST(ConvertWeight, Q4iIsQ4_0Interleaved) {
     ASSERT_EQ(a, b) << "row " << r;
   }
   EXPECT_THROW(kernels::convert_weight(random_bf16_weight(40, 64, 72), WeightFormat::q4i), Error);
+}
+
+TEST(ConvertWeight, Q8iIsQ8_0Interleaved) {
+  const Weight bf16 = random_bf16_weight(32, 96, 73);
+  const Weight q8 = kernels::convert_weight(bf16, WeightFormat::q8_0);
+  const Weight q8i = kernels::convert_weight(bf16, WeightFormat::q8i);
+  const Weight from_q8 = kernels::convert_weight(q8, WeightFormat::q8i);
+  ASSERT_EQ(q8i.total_bytes(), q8.total_bytes());
+  EXPECT_EQ(0, std::memcmp(q8i.data, from_q8.data, static_cast<size_t>(q8i.total_bytes())));
+  std::vector<float> a(96), b(96);
+  for (int64_t r = 0; r < 32; ++r) {
+    kernels::dequantize_row(q8, r, a.data());
+    kernels::dequantize_row(q8i, r, b.data());
+    ASSERT_EQ(a, b) << "row " << r;
+  }
 }
 
 TEST(ConvertWeight, BlockFormatsRequireWholeBlocks) {
