@@ -132,6 +132,24 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
   parallel_ranges(w.rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { kernel(job, r0, r1); });
 }
 
+WeightFormat runtime_format(WeightFormat requested, int64_t rows, int64_t cols) {
+  const bool avx512 = active_isa() == Isa::avx512;
+  const auto fits = [&](WeightFormat f) { return weight_format_fits(f, rows, cols); };
+  switch (requested) {
+    case WeightFormat::q4_0:
+    case WeightFormat::q4r:
+    case WeightFormat::q4i:
+      if (avx512 && fits(WeightFormat::q4i)) return WeightFormat::q4i;
+      if (fits(WeightFormat::q4r)) return WeightFormat::q4r;
+      return fits(WeightFormat::q4_0) ? WeightFormat::q4_0 : WeightFormat::bf16;
+    case WeightFormat::q8_0:
+    case WeightFormat::q8i:
+      if (avx512 && fits(WeightFormat::q8i)) return WeightFormat::q8i;
+      return fits(WeightFormat::q8_0) ? WeightFormat::q8_0 : WeightFormat::bf16;
+    default: return requested;
+  }
+}
+
 void dequantize_row(const Weight& w, int64_t row, float* out) {
   check(row >= 0 && row < w.rows, "dequantize_row: row out of range in " + w.name, ExitCode::failure);
   dequantize_row_reference(w, row, out);

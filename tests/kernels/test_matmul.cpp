@@ -269,6 +269,26 @@ TEST(ConvertWeight, Q8iIsQ8_0Interleaved) {
   }
 }
 
+TEST(ConvertWeight, RuntimeFormatPicksALayoutThatFits) {
+  using kernels::runtime_format;
+  for (auto isa : test::supported_isas()) {
+    IsaScope scope(isa);
+    const bool avx512 = isa == kernels::Isa::avx512;
+    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 1536, 6144), avx512 ? WeightFormat::q4i : WeightFormat::q4r);
+    EXPECT_EQ(runtime_format(WeightFormat::q8_0, 1536, 6144), avx512 ? WeightFormat::q8i : WeightFormat::q8_0);
+    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 40, 64), WeightFormat::q4r);
+    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 40, 96), WeightFormat::q4_0);
+    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 64, 16), WeightFormat::bf16);
+    EXPECT_EQ(runtime_format(WeightFormat::q8_0, 40, 96), WeightFormat::q8_0);
+    EXPECT_EQ(runtime_format(WeightFormat::bf16, 64, 16), WeightFormat::bf16);
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{48, 192}, {40, 96}, {64, 16}})
+      for (auto f : {WeightFormat::q4_0, WeightFormat::q8_0}) {
+        const WeightFormat r = runtime_format(f, rows, cols);
+        EXPECT_TRUE(weight_format_fits(r, rows, cols));
+      }
+  }
+}
+
 TEST(ConvertWeight, BlockFormatsRequireWholeBlocks) {
   EXPECT_THROW(kernels::convert_weight(random_bf16_weight(4, 96, 43), WeightFormat::q4r), Error);
   const Weight w = random_bf16_weight(4, 40, 41);
