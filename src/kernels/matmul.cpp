@@ -3,6 +3,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cmath>
 #include <memory>
@@ -157,30 +158,67 @@ void dequantize_row(const Weight& w, int64_t row, float* out) {
 
 namespace {
 
-// Q4I / Q8I: each group of 16 rows quantized as Q4_0 / Q8_0 (or taken as stored), then
-// interleaved.
-Weight interleave_rows(const Weight& w, WeightFormat target) {
-  const WeightFormat blocks_format = target == WeightFormat::q4i ? WeightFormat::q4_0 : WeightFormat::q8_0;
-  const Weight q = w.format == blocks_format ? w : convert_weight(w, blocks_format);
-  const int64_t group_bytes = kQ4iRows * q.row_bytes();
-  const int64_t blocks = w.cols / kQK;
-  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(q.total_bytes())]);
-  uint8_t* dst = storage.get();
-  parallel_ranges(w.rows / kQ4iRows, 1, [&](int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; ++g) {
-      if (target == WeightFormat::q4i)
-        interleave_q4_0_to_q4i(static_cast<const BlockQ4_0*>(q.data) + g * kQ4iRows * blocks, dst + g * group_bytes,
-                               w.cols);
-      else
-        interleave_q8_0_to_q8i(static_cast<const BlockQ8_0*>(q.data) + g * kQ4iRows * blocks, dst + g * group_bytes,
-                               w.cols);
+// The GGML block format a runtime layout holds the numbers of.
+WeightFormat blocks_format_of(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::q4r:
+    case WeightFormat::q4i: return WeightFormat::q4_0;
+    case WeightFormat::q8i: return WeightFormat::q8_0;
+    default: return f;
+  }
+}
+
+// Row r of w (float formats, or already in `blocks` = q8_0 / q4_0) as `blocks` into out.
+void quantize_row(const Weight& w, int64_t r, WeightFormat blocks, void* out, std::vector<float>& scratch) {
+  const int64_t row_bytes = weight_row_bytes(blocks, w.cols);
+  if (w.format == blocks) {
+    std::memcpy(out, static_cast<const uint8_t*>(w.data) + r * row_bytes, static_cast<size_t>(row_bytes));
+    return;
+  }
+  // bf16 -> blocks (loading a checkpoint) has a SIMD path; the rest goes through floats.
+  if (w.format == WeightFormat::bf16 && active_isa() == Isa::avx512 &&
+      detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols, w.cols, blocks, out))
+    return;
+  scratch.resize(static_cast<size_t>(w.cols));
+  dequantize_row_reference(w, r, scratch.data());
+  if (blocks == WeightFormat::q8_0) quantize_q8_0(scratch.data(), static_cast<BlockQ8_0*>(out), w.cols);
+  if (blocks == WeightFormat::q4_0) quantize_q4_0(scratch.data(), static_cast<BlockQ4_0*>(out), w.cols);
+}
+
+// Writes row r (or, for interleaved layouts, the 16-row group starting at r) of `target`.
+void convert_rows(const Weight& w, int64_t r, WeightFormat target, uint8_t* out, std::vector<float>& scratch,
+                  std::vector<uint8_t>& blocks) {
+  const WeightFormat blocks_format = blocks_format_of(target);
+  const int64_t block_row_bytes = weight_row_bytes(blocks_format, w.cols);
+  switch (target) {
+    case WeightFormat::f32:
+    case WeightFormat::bf16:
+    case WeightFormat::f16: {
+      scratch.resize(static_cast<size_t>(w.cols));
+      dequantize_row_reference(w, r, scratch.data());
+      for (int64_t i = 0; i < w.cols; ++i) {
+        if (target == WeightFormat::f32) reinterpret_cast<float*>(out)[i] = scratch[i];
+        if (target == WeightFormat::bf16) reinterpret_cast<uint16_t*>(out)[i] = f32_to_bf16(scratch[i]);
+        if (target == WeightFormat::f16) reinterpret_cast<uint16_t*>(out)[i] = f32_to_f16(scratch[i]);
+      }
+      return;
     }
-  });
-  Weight out = q;
-  out.format = target;
-  out.data = dst;
-  out.owner = std::shared_ptr<const void>(storage, dst);
-  return out;
+    case WeightFormat::q8_0:
+    case WeightFormat::q4_0: quantize_row(w, r, target, out, scratch); return;
+    case WeightFormat::q4r:
+      blocks.resize(static_cast<size_t>(block_row_bytes));
+      quantize_row(w, r, blocks_format, blocks.data(), scratch);
+      repack_q4_0_to_q4r(reinterpret_cast<const BlockQ4_0*>(blocks.data()), out, w.cols);
+      return;
+    case WeightFormat::q4i:
+    case WeightFormat::q8i:
+      blocks.resize(static_cast<size_t>(kQ4iRows * block_row_bytes));
+      for (int lane = 0; lane < kQ4iRows; ++lane)
+        quantize_row(w, r + lane, blocks_format, blocks.data() + lane * block_row_bytes, scratch);
+      if (target == WeightFormat::q4i) interleave_q4_0_to_q4i(reinterpret_cast<const BlockQ4_0*>(blocks.data()), out, w.cols);
+      if (target == WeightFormat::q8i) interleave_q8_0_to_q8i(reinterpret_cast<const BlockQ8_0*>(blocks.data()), out, w.cols);
+      return;
+  }
 }
 
 }  // namespace
@@ -203,49 +241,15 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
         "convert_weight: " + w.name + " has " + std::to_string(w.rows) + " rows, not a multiple of " +
             std::to_string(weight_row_multiple(target)) + " as " + weight_format_name(target) + " needs",
         ExitCode::unsupported);
-  if (is_row_interleaved(target)) return interleave_rows(w, target);
   const int64_t row_bytes = weight_row_bytes(target, w.cols);
   auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
   uint8_t* dst = storage.get();
-  // bf16 -> block formats (loading a checkpoint) has a SIMD path; the rest goes through floats.
-  const bool fast_bf16 = w.format == WeightFormat::bf16 && is_block_quantized(target) && active_isa() == Isa::avx512;
-  const WeightFormat quantize_as = target == WeightFormat::q4r ? WeightFormat::q4_0 : target;
-  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> row(static_cast<size_t>(w.cols));
-    std::vector<BlockQ4_0> q4(static_cast<size_t>(w.cols / kQK));
-    for (int64_t r = r0; r < r1; ++r) {
-      uint8_t* out = dst + r * row_bytes;
-      if (target == WeightFormat::q4r) {  // quantize as Q4_0, then repack
-        const auto* blocks = q4.data();
-        if (w.format == WeightFormat::q4_0) {
-          blocks = static_cast<const BlockQ4_0*>(w.data) + r * (w.cols / kQK);
-        } else if (!fast_bf16 || !detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols,
-                                                                  w.cols, quantize_as, q4.data())) {
-          dequantize_row_reference(w, r, row.data());
-          quantize_q4_0(row.data(), q4.data(), w.cols);
-        }
-        repack_q4_0_to_q4r(blocks, out, w.cols);
-        continue;
-      }
-      if (fast_bf16 && detail::quantize_bf16_row_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols, w.cols,
-                                                       target, out))
-        continue;
-      dequantize_row_reference(w, r, row.data());
-      switch (target) {
-        case WeightFormat::f32: std::copy(row.begin(), row.end(), reinterpret_cast<float*>(out)); break;
-        case WeightFormat::bf16:
-          for (int64_t i = 0; i < w.cols; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_bf16(row[i]);
-          break;
-        case WeightFormat::f16:
-          for (int64_t i = 0; i < w.cols; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_f16(row[i]);
-          break;
-        case WeightFormat::q8_0: quantize_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(out), w.cols); break;
-        case WeightFormat::q4_0: quantize_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(out), w.cols); break;
-        case WeightFormat::q4r:
-        case WeightFormat::q4i:
-        case WeightFormat::q8i: break;  // handled above / in interleave_rows
-      }
-    }
+  // Interleaved layouts are written a 16-row group at a time.
+  const int64_t step = weight_row_multiple(target);
+  parallel_ranges(w.rows / step, 1, [&](int64_t u0, int64_t u1) {
+    std::vector<float> scratch;
+    std::vector<uint8_t> blocks;
+    for (int64_t u = u0; u < u1; ++u) convert_rows(w, u * step, target, dst + u * step * row_bytes, scratch, blocks);
   });
   Weight out;
   out.format = target;
