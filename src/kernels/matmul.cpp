@@ -121,8 +121,8 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
   // Reused per thread: decode calls matmul hundreds of times per token.
   thread_local detail::QuantizedActs xq;
   if (is_block_quantized(w.format)) {
-    check(w.cols % weight_col_multiple(w.format) == 0, "matmul: " + w.name + " has cols not a whole number of blocks",
-          ExitCode::failure);
+    check(weight_format_fits(w.format, w.rows, w.cols),
+          "matmul: " + w.name + " has a shape " + weight_format_name(w.format) + " cannot hold", ExitCode::failure);
     detail::quantize_activations(x, n, w.cols, xq);
   }
   const detail::MatmulJob job{&w, x, &xq, xb.data(), n, y};
