@@ -8,8 +8,10 @@
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined" temporaries
 // (GCC bug 105593); the warning is about the header, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include "kernels/matmul_internal.h"

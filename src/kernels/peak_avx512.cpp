@@ -1,6 +1,8 @@
 // GCC 12 AVX-512 header warnings (GCC bug 105593), see matmul_avx512.cpp.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include <ctime>

@@ -2,8 +2,10 @@
 // bit-identical to the reference quantizers in tensor/quant.cpp: the same float operations
 // in the same order, the same rounding (lround for Q8_0, truncation of x·id + 8.5 for Q4_0),
 // and the same choice of the signed maximum for Q4_0 (its first occurrence).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see matmul_avx512.cpp
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include "kernels/quantize_internal.h"
