@@ -1,0 +1,405 @@
+#include "text/tokenizer.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <queue>
+
+#include "base/error.h"
+#include "base/mapped_file.h"
+
+namespace gemma4 {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint8_t kSpecial = 1;
+constexpr uint8_t kByte = 2;
+constexpr uint32_t kSpaceMark = 0x2581;  // '▁', what the normalizer puts in place of ' '
+
+// "<0x4A>" -> 0x4A, or -1 when the piece is not a byte-fallback token.
+int parse_byte_piece(const std::string& p) {
+  if (p.size() != 6 || p.compare(0, 3, "<0x") != 0 || p[5] != '>') return -1;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  int hi = hex(p[3]), lo = hex(p[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+json parse_json_text(std::string_view text, const std::string& what) {
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    throw Error(what + " is not valid JSON: " + e.what(), ExitCode::bad_input);
+  }
+}
+
+// A merge is either ["left", "right"] (current format) or "left right" (older format).
+std::pair<std::string, std::string> split_merge(const json& m) {
+  if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+    return {m[0].get<std::string>(), m[1].get<std::string>()};
+  if (m.is_string()) {
+    const std::string& s = m.get_ref<const std::string&>();
+    size_t sp = s.find(' ', 1);
+    if (sp != std::string::npos) return {s.substr(0, sp), s.substr(sp + 1)};
+  }
+  throw Error("tokenizer.json: malformed merge entry " + m.dump().substr(0, 80), ExitCode::bad_input);
+}
+
+}  // namespace
+
+void append_utf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+size_t utf8_sequence(std::string_view s, size_t pos, uint32_t* cp) {
+  const auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  uint8_t c = b(pos);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t len;
+  uint32_t v, min;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, v = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, v = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, v = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (pos + len > s.size()) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((b(pos + i) & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b(pos + i) & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+Tokenizer Tokenizer::load(const std::string& dir) {
+  namespace fs = std::filesystem;
+  fs::path folder = dir, file = dir;
+  if (fs::is_directory(folder)) {
+    file = folder / "tokenizer.json";
+  } else {
+    folder = fs::path(dir).parent_path();
+  }
+  if (!file_exists(file.string()))
+    throw Error("no tokenizer.json found at " + file.string() +
+                    " (pass a model folder that holds tokenizer.json and tokenizer_config.json)",
+                ExitCode::not_found);
+  MappedFile tok(file.string());
+  std::string config;
+  fs::path config_path = folder / "tokenizer_config.json";
+  if (file_exists(config_path.string())) config = read_file(config_path.string());
+  return from_json(std::string_view(reinterpret_cast<const char*>(tok.data()), tok.size()), config);
+}
+
+Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json) {
+  json j = parse_json_text(tokenizer_json, "tokenizer.json");
+  check(j.is_object() && j.contains("model") && j["model"].is_object(), "tokenizer.json: no \"model\" object");
+  const json& model = j["model"];
+  std::string type = model.value("type", std::string("BPE"));
+  check(type == "BPE", "tokenizer.json: model type \"" + type + "\" is not supported (Gemma 4 uses BPE)",
+        ExitCode::unsupported);
+  check(model.contains("vocab") && model["vocab"].is_object(), "tokenizer.json: model.vocab missing or not an object");
+  check(model.contains("merges") && model["merges"].is_array(), "tokenizer.json: model.merges missing or not a list");
+
+  Tokenizer t;
+  const json& vocab = model["vocab"];
+  const size_t n = vocab.size();
+  check(n > 0 && n < (1u << 30), "tokenizer.json: vocabulary size out of range");
+  t.pieces_.assign(n, std::string());
+  t.flags_.assign(n, 0);
+  t.byte_of_.assign(n, 0);
+  t.piece_to_id_.reserve(n * 2);
+  std::vector<bool> seen(n, false);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    check(it.value().is_number_integer(), "tokenizer.json: vocab entry \"" + it.key() + "\" has no integer id");
+    int64_t id = it.value().get<int64_t>();
+    check(id >= 0 && static_cast<size_t>(id) < n && !seen[id],
+          "tokenizer.json: vocab ids must be 0..N-1 without duplicates (bad id " + std::to_string(id) + ")");
+    seen[id] = true;
+    t.pieces_[id] = it.key();
+    t.piece_to_id_.emplace(it.key(), static_cast<int32_t>(id));
+  }
+  for (auto& b : t.byte_ids_) b = -1;
+  for (size_t id = 0; id < n; ++id) {
+    const std::string& p = t.pieces_[id];
+    int byte = parse_byte_piece(p);
+    if (byte >= 0 && t.byte_ids_[byte] < 0) {
+      t.byte_ids_[byte] = static_cast<int32_t>(id);
+      t.flags_[id] |= kByte;
+      t.byte_of_[id] = static_cast<uint8_t>(byte);
+    }
+    uint32_t cp;
+    if (!p.empty() && utf8_sequence(p, 0, &cp) == p.size()) t.code_point_id_.emplace(cp, static_cast<int32_t>(id));
+  }
+  if (model.contains("unk_token") && model["unk_token"].is_string()) {
+    auto it = t.piece_to_id_.find(model["unk_token"].get<std::string>());
+    if (it != t.piece_to_id_.end()) t.unk_id_ = it->second;
+  }
+
+  const json& merges = model["merges"];
+  t.merges_.reserve(merges.size() * 2);
+  int32_t rank = 0;
+  for (const json& m : merges) {
+    auto [left, right] = split_merge(m);
+    auto l = t.piece_to_id_.find(left), r = t.piece_to_id_.find(right), joined = t.piece_to_id_.find(left + right);
+    check(l != t.piece_to_id_.end() && r != t.piece_to_id_.end() && joined != t.piece_to_id_.end(),
+          "tokenizer.json: merge \"" + left + "\" + \"" + right + "\" uses a piece missing from the vocabulary");
+    uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(r->second);
+    t.merges_.emplace(key, Merge{rank++, joined->second});  // first (lowest) rank wins on duplicates
+  }
+
+  std::vector<std::pair<std::string, int32_t>> added;
+  if (j.contains("added_tokens")) {
+    check(j["added_tokens"].is_array(), "tokenizer.json: added_tokens is not a list");
+    for (const json& a : j["added_tokens"]) {
+      check(a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") &&
+                a["content"].is_string(),
+            "tokenizer.json: malformed added_tokens entry");
+      int64_t id = a["id"].get<int64_t>();
+      std::string content = a["content"].get<std::string>();
+      check(id >= 0 && static_cast<size_t>(id) < n, "tokenizer.json: added token \"" + content + "\" has an id outside the vocabulary");
+      check(!content.empty(), "tokenizer.json: empty added token");
+      if (a.value("special", false)) t.flags_[id] |= kSpecial;
+      t.piece_to_id_.emplace(content, static_cast<int32_t>(id));
+      added.emplace_back(std::move(content), static_cast<int32_t>(id));
+    }
+  }
+  t.build_added_token_trie(added);
+
+  if (!config_json.empty()) {
+    json c = parse_json_text(config_json, "tokenizer_config.json");
+    if (c.is_object()) {
+      for (auto it = c.begin(); it != c.end(); ++it) {
+        if (it.value().is_string()) t.config_tokens_[it.key()] = it.value().get<std::string>();
+        // Older configs write {"content": "<bos>", ...} objects.
+        else if (it.value().is_object() && it.value().contains("content") && it.value()["content"].is_string())
+          t.config_tokens_[it.key()] = it.value()["content"].get<std::string>();
+      }
+    }
+  }
+  return t;
+}
+
+void Tokenizer::build_added_token_trie(const std::vector<std::pair<std::string, int32_t>>& added) {
+  trie_.assign(1, TrieNode{});
+  trie_edges_.reserve(added.size() * 8);
+  for (const auto& [text, id] : added) {
+    int32_t node = 0;
+    for (unsigned char c : text) {
+      uint64_t key = (static_cast<uint64_t>(node) << 8) | c;
+      auto it = trie_edges_.find(key);
+      if (it == trie_edges_.end()) {
+        trie_.push_back(TrieNode{});
+        it = trie_edges_.emplace(key, static_cast<int32_t>(trie_.size() - 1)).first;
+      }
+      node = it->second;
+    }
+    if (trie_[node].token_id < 0) trie_[node].token_id = id;
+    first_byte_[static_cast<unsigned char>(text[0])] = true;
+  }
+}
+
+size_t Tokenizer::match_added_token(std::string_view text, size_t pos, int32_t* id) const {
+  size_t best = 0;
+  int32_t node = 0;
+  for (size_t i = pos; i < text.size(); ++i) {
+    auto it = trie_edges_.find((static_cast<uint64_t>(node) << 8) | static_cast<unsigned char>(text[i]));
+    if (it == trie_edges_.end()) break;
+    node = it->second;
+    if (trie_[node].token_id >= 0) {
+      best = i + 1 - pos;
+      *id = trie_[node].token_id;
+    }
+  }
+  return best;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  size_t gap_start = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    int32_t id;
+    size_t len = first_byte_[static_cast<unsigned char>(text[pos])] ? match_added_token(text, pos, &id) : 0;
+    if (len == 0) {
+      ++pos;
+      continue;
+    }
+    if (pos > gap_start) encode_word(text.substr(gap_start, pos - gap_start), &out);
+    out.push_back(id);
+    pos += len;
+    gap_start = pos;
+  }
+  if (gap_start < text.size()) encode_word(text.substr(gap_start), &out);
+  return out;
+}
+
+int32_t Tokenizer::symbol_id(uint32_t cp) const {
+  auto it = code_point_id_.find(cp);
+  return it == code_point_id_.end() ? -1 : it->second;
+}
+
+// BPE over one normalized "word" (a gap between added tokens). Symbols form a linked list;
+// a min-heap holds candidate merges ordered by (rank, position), exactly HF's order.
+void Tokenizer::encode_word(std::string_view word, std::vector<int32_t>* out) const {
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;
+    bool alive;
+  };
+  std::vector<Symbol> sym;
+  sym.reserve(word.size());
+  auto push_symbol = [&](int32_t id) {
+    int32_t idx = static_cast<int32_t>(sym.size());
+    sym.push_back({id, idx - 1, idx + 1, true});
+  };
+  for (size_t pos = 0; pos < word.size();) {
+    uint32_t cp;
+    size_t len = utf8_sequence(word, pos, &cp);
+    int32_t id = -1;
+    if (len > 0) id = symbol_id(cp == ' ' ? kSpaceMark : cp);
+    if (len == 0) len = 1;  // invalid UTF-8 byte: falls back to its byte token below
+    if (id >= 0) {
+      push_symbol(id);
+    } else {
+      for (size_t i = 0; i < len; ++i) {
+        int32_t b = byte_ids_[static_cast<unsigned char>(word[pos + i])];
+        if (b < 0) b = unk_id_;
+        if (b >= 0) push_symbol(b);
+      }
+    }
+    pos += len;
+  }
+  if (sym.empty()) return;
+  sym.back().next = -1;
+
+  struct Candidate {
+    int32_t rank, pos, merged_id;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto consider = [&](int32_t left) {
+    int32_t right = sym[left].next;
+    if (right < 0) return;
+    auto it = merges_.find((static_cast<uint64_t>(sym[left].id) << 32) | static_cast<uint32_t>(sym[right].id));
+    if (it != merges_.end()) heap.push({it->second.rank, left, it->second.merged_id});
+  };
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(sym.size()); ++i) consider(i);
+  while (!heap.empty()) {
+    Candidate c = heap.top();
+    heap.pop();
+    Symbol& left = sym[c.pos];
+    if (!left.alive || left.next < 0) continue;
+    Symbol& right = sym[left.next];
+    auto it = merges_.find((static_cast<uint64_t>(left.id) << 32) | static_cast<uint32_t>(right.id));
+    if (it == merges_.end() || it->second.merged_id != c.merged_id) continue;  // stale candidate
+    left.id = c.merged_id;
+    right.alive = false;
+    left.next = right.next;
+    if (left.next >= 0) sym[left.next].prev = c.pos;
+    if (left.prev >= 0) consider(left.prev);
+    consider(c.pos);
+  }
+  for (int32_t i = 0; i >= 0; i = sym[i].next) out->push_back(sym[i].id);
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::string out;
+  std::string bytes;  // pending run of byte-fallback tokens
+  auto flush_bytes = [&] {
+    if (bytes.empty()) return;
+    size_t pos = 0;
+    uint32_t cp;
+    bool valid = true;
+    while (pos < bytes.size()) {
+      size_t len = utf8_sequence(bytes, pos, &cp);
+      if (len == 0) {
+        valid = false;
+        break;
+      }
+      pos += len;
+    }
+    if (valid) {
+      out += bytes;
+    } else {
+      for (size_t i = 0; i < bytes.size(); ++i) out += "\xEF\xBF\xBD";  // U+FFFD per byte, as HF
+    }
+    bytes.clear();
+  };
+  for (int32_t id : ids) {
+    check(id >= 0 && id < vocab_size(), "token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                            std::to_string(vocab_size() - 1) + ")");
+    if (skip_special && is_special(id)) continue;
+    if (is_byte(id)) {
+      bytes.push_back(static_cast<char>(byte_of_[id]));
+      continue;
+    }
+    flush_bytes();
+    const std::string& p = pieces_[id];
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p.compare(i, 3, "\xE2\x96\x81") == 0) {
+        out.push_back(' ');
+        i += 2;
+      } else {
+        out.push_back(p[i]);
+      }
+    }
+  }
+  flush_bytes();
+  return out;
+}
+
+const std::string& Tokenizer::piece(int32_t id) const {
+  check(id >= 0 && id < vocab_size(), "token id " + std::to_string(id) + " is outside the vocabulary");
+  return pieces_[id];
+}
+
+std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
+  auto it = piece_to_id_.find(std::string(text));
+  if (it == piece_to_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+int32_t Tokenizer::token_id(std::string_view text) const {
+  auto id = find_token(text);
+  check(id.has_value(), "the tokenizer has no token \"" + std::string(text) + "\" (is this a Gemma 4 tokenizer?)",
+        ExitCode::unsupported);
+  return *id;
+}
+
+bool Tokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && (flags_[id] & kSpecial); }
+bool Tokenizer::is_byte(int32_t id) const { return id >= 0 && id < vocab_size() && (flags_[id] & kByte); }
+uint8_t Tokenizer::byte_value(int32_t id) const { return is_byte(id) ? byte_of_[id] : 0; }
+
+std::string Tokenizer::config_token(const std::string& key, const std::string& fallback) const {
+  auto it = config_tokens_.find(key);
+  return it == config_tokens_.end() ? fallback : it->second;
+}
+
+}  // namespace gemma4
