@@ -1,5 +1,6 @@
 #include "text/tokenizer.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -36,18 +37,6 @@ json parse_json_text(std::string_view text, const std::string& what) {
   } catch (const json::exception& e) {
     throw Error(what + " is not valid JSON: " + e.what(), ExitCode::bad_input);
   }
-}
-
-// A merge is either ["left", "right"] (current format) or "left right" (older format).
-std::pair<std::string, std::string> split_merge(const json& m) {
-  if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
-    return {m[0].get<std::string>(), m[1].get<std::string>()};
-  if (m.is_string()) {
-    const std::string& s = m.get_ref<const std::string&>();
-    size_t sp = s.find(' ', 1);
-    if (sp != std::string::npos) return {s.substr(0, sp), s.substr(sp + 1)};
-  }
-  throw Error("tokenizer.json: malformed merge entry " + m.dump().substr(0, 80), ExitCode::bad_input);
 }
 
 }  // namespace
@@ -117,33 +106,153 @@ Tokenizer Tokenizer::load(const std::string& dir) {
   return from_json(std::string_view(reinterpret_cast<const char*>(tok.data()), tok.size()), config);
 }
 
+namespace {
+
+// Streams tokenizer.json through nlohmann's SAX interface and keeps only what the tokenizer
+// needs (model.type/unk_token/vocab/merges, added_tokens): no DOM for 14 MB of JSON, so loading
+// stays well under a second.
+class TokenizerJsonReader : public nlohmann::json_sax<json> {
+ public:
+  struct Added {
+    std::string content;
+    int64_t id = -1;
+    bool special = false;
+  };
+  std::string model_type = "BPE", unk_token, error;
+  std::vector<std::pair<std::string, int64_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::vector<Added> added;
+  bool saw_model = false, saw_vocab = false, saw_merges = false;
+
+  bool null() override { return scalar(); }
+  bool boolean(bool v) override {
+    if (top() == kAddedEntry && key_ == "special") added.back().special = v;
+    return scalar();
+  }
+  bool number_integer(number_integer_t v) override { return integer(v); }
+  bool number_unsigned(number_unsigned_t v) override {
+    return integer(v > static_cast<uint64_t>(INT64_MAX) ? -1 : static_cast<int64_t>(v));
+  }
+  bool number_float(number_float_t, const string_t&) override {
+    if (top() == kVocab) return fail("vocab entry \"" + key_ + "\" has no integer id");
+    return scalar();
+  }
+  bool string(string_t& v) override {
+    switch (top()) {
+      case kModel:
+        if (key_ == "type") model_type = v;
+        if (key_ == "unk_token") unk_token = v;
+        break;
+      case kMerges: {  // older "left right" form
+        size_t sp = v.find(' ', 1);
+        if (sp == std::string::npos) return fail("malformed merge \"" + v.substr(0, 80) + "\"");
+        merges.emplace_back(v.substr(0, sp), v.substr(sp + 1));
+        break;
+      }
+      case kMergePair:
+        if (pair_size_ == 0) merges.emplace_back(std::move(v), std::string());
+        else if (pair_size_ == 1) merges.back().second = std::move(v);
+        ++pair_size_;
+        break;
+      case kAddedEntry:
+        if (key_ == "content") added.back().content = std::move(v);
+        break;
+      case kVocab:
+        return fail("vocab entry \"" + key_ + "\" has no integer id");
+      default:
+        break;
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool key(string_t& k) override {
+    key_ = std::move(k);
+    return true;
+  }
+  bool start_object(std::size_t) override {
+    Ctx parent = top();
+    Ctx c = kOther;
+    if (stack_.empty()) c = kRoot;
+    else if (parent == kRoot && key_ == "model") c = kModel, saw_model = true;
+    else if (parent == kModel && key_ == "vocab") c = kVocab, saw_vocab = true;
+    else if (parent == kAdded) c = kAddedEntry, added.emplace_back();
+    else if (parent == kMerges || parent == kVocab) return fail("unexpected object in model." + std::string(parent == kVocab ? "vocab" : "merges"));
+    stack_.push_back(c);
+    return true;
+  }
+  bool end_object() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    Ctx parent = top();
+    Ctx c = kOther;
+    if (parent == kModel && key_ == "merges") c = kMerges, saw_merges = true;
+    else if (parent == kMerges) c = kMergePair, pair_size_ = 0;
+    else if (parent == kRoot && key_ == "added_tokens") c = kAdded;
+    else if (parent == kVocab) return fail("vocab entry \"" + key_ + "\" has no integer id");
+    stack_.push_back(c);
+    return true;
+  }
+  bool end_array() override {
+    if (top() == kMergePair && pair_size_ != 2) return fail("a merge is not a pair of strings");
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error = std::string("not valid JSON: ") + e.what();
+    return false;
+  }
+
+ private:
+  enum Ctx { kNone, kRoot, kModel, kVocab, kMerges, kMergePair, kAdded, kAddedEntry, kOther };
+  Ctx top() const { return stack_.empty() ? kNone : stack_.back(); }
+  bool scalar() {
+    if (top() == kVocab) return fail("vocab entry \"" + key_ + "\" has no integer id");
+    if (top() == kMergePair || top() == kMerges) return fail("a merge is not a pair of strings");
+    return true;
+  }
+  bool integer(int64_t v) {
+    if (top() == kVocab) vocab.emplace_back(std::move(key_), v);
+    else if (top() == kAddedEntry && key_ == "id") added.back().id = v;
+    else return scalar();
+    return true;
+  }
+  bool fail(const std::string& message) {
+    error = message;
+    return false;
+  }
+  std::vector<Ctx> stack_;
+  std::string key_;
+  int pair_size_ = 0;
+};
+
+}  // namespace
+
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json) {
-  json j = parse_json_text(tokenizer_json, "tokenizer.json");
-  check(j.is_object() && j.contains("model") && j["model"].is_object(), "tokenizer.json: no \"model\" object");
-  const json& model = j["model"];
-  std::string type = model.value("type", std::string("BPE"));
-  check(type == "BPE", "tokenizer.json: model type \"" + type + "\" is not supported (Gemma 4 uses BPE)",
+  TokenizerJsonReader r;
+  bool ok = json::sax_parse(tokenizer_json.begin(), tokenizer_json.end(), &r);
+  if (!ok || !r.error.empty()) throw Error("tokenizer.json: " + (r.error.empty() ? "parse failed" : r.error), ExitCode::bad_input);
+  check(r.saw_model, "tokenizer.json: no \"model\" object");
+  check(r.model_type == "BPE", "tokenizer.json: model type \"" + r.model_type + "\" is not supported (Gemma 4 uses BPE)",
         ExitCode::unsupported);
-  check(model.contains("vocab") && model["vocab"].is_object(), "tokenizer.json: model.vocab missing or not an object");
-  check(model.contains("merges") && model["merges"].is_array(), "tokenizer.json: model.merges missing or not a list");
+  check(r.saw_vocab, "tokenizer.json: model.vocab missing or not an object");
+  check(r.saw_merges, "tokenizer.json: model.merges missing or not a list");
 
   Tokenizer t;
-  const json& vocab = model["vocab"];
-  const size_t n = vocab.size();
+  const size_t n = r.vocab.size();
   check(n > 0 && n < (1u << 30), "tokenizer.json: vocabulary size out of range");
   t.pieces_.assign(n, std::string());
   t.flags_.assign(n, 0);
   t.byte_of_.assign(n, 0);
   t.piece_to_id_.reserve(n * 2);
   std::vector<bool> seen(n, false);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    check(it.value().is_number_integer(), "tokenizer.json: vocab entry \"" + it.key() + "\" has no integer id");
-    int64_t id = it.value().get<int64_t>();
+  for (auto& [piece, id] : r.vocab) {
     check(id >= 0 && static_cast<size_t>(id) < n && !seen[id],
           "tokenizer.json: vocab ids must be 0..N-1 without duplicates (bad id " + std::to_string(id) + ")");
     seen[id] = true;
-    t.pieces_[id] = it.key();
-    t.piece_to_id_.emplace(it.key(), static_cast<int32_t>(id));
+    t.piece_to_id_.emplace(piece, static_cast<int32_t>(id));
+    t.pieces_[id] = std::move(piece);
   }
   for (auto& b : t.byte_ids_) b = -1;
   for (size_t id = 0; id < n; ++id) {
@@ -157,38 +266,31 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
     uint32_t cp;
     if (!p.empty() && utf8_sequence(p, 0, &cp) == p.size()) t.code_point_id_.emplace(cp, static_cast<int32_t>(id));
   }
-  if (model.contains("unk_token") && model["unk_token"].is_string()) {
-    auto it = t.piece_to_id_.find(model["unk_token"].get<std::string>());
+  if (!r.unk_token.empty()) {
+    auto it = t.piece_to_id_.find(r.unk_token);
     if (it != t.piece_to_id_.end()) t.unk_id_ = it->second;
   }
 
-  const json& merges = model["merges"];
-  t.merges_.reserve(merges.size() * 2);
+  t.merges_.reserve(r.merges.size() * 2);
   int32_t rank = 0;
-  for (const json& m : merges) {
-    auto [left, right] = split_merge(m);
-    auto l = t.piece_to_id_.find(left), r = t.piece_to_id_.find(right), joined = t.piece_to_id_.find(left + right);
-    check(l != t.piece_to_id_.end() && r != t.piece_to_id_.end() && joined != t.piece_to_id_.end(),
+  std::string joined_piece;
+  for (const auto& [left, right] : r.merges) {
+    joined_piece.assign(left).append(right);
+    auto l = t.piece_to_id_.find(left), rt = t.piece_to_id_.find(right), joined = t.piece_to_id_.find(joined_piece);
+    check(l != t.piece_to_id_.end() && rt != t.piece_to_id_.end() && joined != t.piece_to_id_.end(),
           "tokenizer.json: merge \"" + left + "\" + \"" + right + "\" uses a piece missing from the vocabulary");
-    uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(r->second);
+    uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(rt->second);
     t.merges_.emplace(key, Merge{rank++, joined->second});  // first (lowest) rank wins on duplicates
   }
 
   std::vector<std::pair<std::string, int32_t>> added;
-  if (j.contains("added_tokens")) {
-    check(j["added_tokens"].is_array(), "tokenizer.json: added_tokens is not a list");
-    for (const json& a : j["added_tokens"]) {
-      check(a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") &&
-                a["content"].is_string(),
-            "tokenizer.json: malformed added_tokens entry");
-      int64_t id = a["id"].get<int64_t>();
-      std::string content = a["content"].get<std::string>();
-      check(id >= 0 && static_cast<size_t>(id) < n, "tokenizer.json: added token \"" + content + "\" has an id outside the vocabulary");
-      check(!content.empty(), "tokenizer.json: empty added token");
-      if (a.value("special", false)) t.flags_[id] |= kSpecial;
-      t.piece_to_id_.emplace(content, static_cast<int32_t>(id));
-      added.emplace_back(std::move(content), static_cast<int32_t>(id));
-    }
+  for (auto& a : r.added) {
+    check(a.id >= 0 && static_cast<size_t>(a.id) < n,
+          "tokenizer.json: added token \"" + a.content + "\" has a missing id or one outside the vocabulary");
+    check(!a.content.empty(), "tokenizer.json: empty added token (id " + std::to_string(a.id) + ")");
+    if (a.special) t.flags_[a.id] |= kSpecial;
+    t.piece_to_id_.emplace(a.content, static_cast<int32_t>(a.id));
+    added.emplace_back(std::move(a.content), static_cast<int32_t>(a.id));
   }
   t.build_added_token_trie(added);
 
