@@ -245,16 +245,16 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   t.pieces_.assign(n, std::string());
   t.flags_.assign(n, 0);
   t.byte_of_.assign(n, 0);
-  t.piece_to_id_.reserve(n * 2);
   std::vector<bool> seen(n, false);
   for (auto& [piece, id] : r.vocab) {
     check(id >= 0 && static_cast<size_t>(id) < n && !seen[id],
           "tokenizer.json: vocab ids must be 0..N-1 without duplicates (bad id " + std::to_string(id) + ")");
     seen[id] = true;
-    t.piece_to_id_.emplace(piece, static_cast<int32_t>(id));
     t.pieces_[id] = std::move(piece);
   }
+  t.index_pieces();
   for (auto& b : t.byte_ids_) b = -1;
+  t.bmp_id_.assign(0x10000, -1);
   for (size_t id = 0; id < n; ++id) {
     const std::string& p = t.pieces_[id];
     int byte = parse_byte_piece(p);
@@ -264,23 +264,22 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
       t.byte_of_[id] = static_cast<uint8_t>(byte);
     }
     uint32_t cp;
-    if (!p.empty() && utf8_sequence(p, 0, &cp) == p.size()) t.code_point_id_.emplace(cp, static_cast<int32_t>(id));
+    if (!p.empty() && utf8_sequence(p, 0, &cp) == p.size()) {
+      if (cp < 0x10000) t.bmp_id_[cp] = static_cast<int32_t>(id);
+      else t.astral_id_.emplace(cp, static_cast<int32_t>(id));
+    }
   }
-  if (!r.unk_token.empty()) {
-    auto it = t.piece_to_id_.find(r.unk_token);
-    if (it != t.piece_to_id_.end()) t.unk_id_ = it->second;
-  }
+  if (!r.unk_token.empty()) t.unk_id_ = t.find_piece(r.unk_token).value_or(-1);
 
-  t.merges_.reserve(r.merges.size() * 2);
+  t.merges_.reserve(r.merges.size());
   int32_t rank = 0;
   std::string joined_piece;
   for (const auto& [left, right] : r.merges) {
     joined_piece.assign(left).append(right);
-    auto l = t.piece_to_id_.find(left), rt = t.piece_to_id_.find(right), joined = t.piece_to_id_.find(joined_piece);
-    check(l != t.piece_to_id_.end() && rt != t.piece_to_id_.end() && joined != t.piece_to_id_.end(),
+    auto l = t.find_piece(left), rt = t.find_piece(right), joined = t.find_piece(joined_piece);
+    check(l && rt && joined,
           "tokenizer.json: merge \"" + left + "\" + \"" + right + "\" uses a piece missing from the vocabulary");
-    uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(rt->second);
-    t.merges_.emplace(key, Merge{rank++, joined->second});  // first (lowest) rank wins on duplicates
+    t.merges_.insert((static_cast<uint64_t>(*l) << 32) | static_cast<uint32_t>(*rt), Merge{rank++, *joined});
   }
 
   std::vector<std::pair<std::string, int32_t>> added;
@@ -289,7 +288,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
           "tokenizer.json: added token \"" + a.content + "\" has a missing id or one outside the vocabulary");
     check(!a.content.empty(), "tokenizer.json: empty added token (id " + std::to_string(a.id) + ")");
     if (a.special) t.flags_[a.id] |= kSpecial;
-    t.piece_to_id_.emplace(a.content, static_cast<int32_t>(a.id));
+    if (t.pieces_[a.id] != a.content) t.added_by_text_.emplace(a.content, static_cast<int32_t>(a.id));
     added.emplace_back(std::move(a.content), static_cast<int32_t>(a.id));
   }
   t.build_added_token_trie(added);
@@ -363,8 +362,71 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
 }
 
 int32_t Tokenizer::symbol_id(uint32_t cp) const {
-  auto it = code_point_id_.find(cp);
-  return it == code_point_id_.end() ? -1 : it->second;
+  if (cp < 0x10000) return bmp_id_[cp];
+  auto it = astral_id_.find(cp);
+  return it == astral_id_.end() ? -1 : it->second;
+}
+
+namespace {
+uint64_t hash_bytes(std::string_view s) {  // FNV-1a, then a final mix
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+uint64_t hash_key(uint64_t k) {
+  k *= 0x9E3779B97F4A7C15ull;
+  return k ^ (k >> 31);
+}
+size_t table_size(size_t n) {
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  return size;
+}
+}  // namespace
+
+void Tokenizer::MergeTable::reserve(size_t n) {
+  slots.assign(table_size(n), Slot{});
+  mask = slots.size() - 1;
+}
+
+void Tokenizer::MergeTable::insert(uint64_t key, Merge m) {
+  for (uint64_t i = hash_key(key) & mask;; i = (i + 1) & mask) {
+    if (slots[i].key == key) return;
+    if (slots[i].key == ~uint64_t{0}) {
+      slots[i] = {key, m};
+      return;
+    }
+  }
+}
+
+const Tokenizer::Merge* Tokenizer::MergeTable::find(uint64_t key) const {
+  if (slots.empty()) return nullptr;
+  for (uint64_t i = hash_key(key) & mask;; i = (i + 1) & mask) {
+    if (slots[i].key == key) return &slots[i].merge;
+    if (slots[i].key == ~uint64_t{0}) return nullptr;
+  }
+}
+
+void Tokenizer::index_pieces() {
+  piece_index_.slots.assign(table_size(pieces_.size()), -1);
+  piece_index_.mask = piece_index_.slots.size() - 1;
+  for (size_t id = 0; id < pieces_.size(); ++id) {
+    uint64_t i = hash_bytes(pieces_[id]) & piece_index_.mask;
+    while (piece_index_.slots[i] >= 0) {
+      if (pieces_[piece_index_.slots[i]] == pieces_[id]) break;  // duplicate piece: first id wins
+      i = (i + 1) & piece_index_.mask;
+    }
+    if (piece_index_.slots[i] < 0) piece_index_.slots[i] = static_cast<int32_t>(id);
+  }
+}
+
+std::optional<int32_t> Tokenizer::find_piece(std::string_view text) const {
+  if (piece_index_.slots.empty()) return std::nullopt;
+  for (uint64_t i = hash_bytes(text) & piece_index_.mask;; i = (i + 1) & piece_index_.mask) {
+    int32_t id = piece_index_.slots[i];
+    if (id < 0) return std::nullopt;
+    if (pieces_[id] == text) return id;
+  }
 }
 
 // BPE over one normalized "word" (a gap between added tokens). Symbols form a linked list;
@@ -409,8 +471,8 @@ void Tokenizer::encode_word(std::string_view word, std::vector<int32_t>* out) co
   auto consider = [&](int32_t left) {
     int32_t right = sym[left].next;
     if (right < 0) return;
-    auto it = merges_.find((static_cast<uint64_t>(sym[left].id) << 32) | static_cast<uint32_t>(sym[right].id));
-    if (it != merges_.end()) heap.push({it->second.rank, left, it->second.merged_id});
+    const Merge* m = merges_.find((static_cast<uint64_t>(sym[left].id) << 32) | static_cast<uint32_t>(sym[right].id));
+    if (m) heap.push({m->rank, left, m->merged_id});
   };
   for (int32_t i = 0; i + 1 < static_cast<int32_t>(sym.size()); ++i) consider(i);
   while (!heap.empty()) {
@@ -419,8 +481,8 @@ void Tokenizer::encode_word(std::string_view word, std::vector<int32_t>* out) co
     Symbol& left = sym[c.pos];
     if (!left.alive || left.next < 0) continue;
     Symbol& right = sym[left.next];
-    auto it = merges_.find((static_cast<uint64_t>(left.id) << 32) | static_cast<uint32_t>(right.id));
-    if (it == merges_.end() || it->second.merged_id != c.merged_id) continue;  // stale candidate
+    const Merge* m = merges_.find((static_cast<uint64_t>(left.id) << 32) | static_cast<uint32_t>(right.id));
+    if (!m || m->merged_id != c.merged_id) continue;  // stale candidate
     left.id = c.merged_id;
     right.alive = false;
     left.next = right.next;
@@ -483,8 +545,9 @@ const std::string& Tokenizer::piece(int32_t id) const {
 }
 
 std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
-  auto it = piece_to_id_.find(std::string(text));
-  if (it == piece_to_id_.end()) return std::nullopt;
+  if (auto id = find_piece(text)) return id;
+  auto it = added_by_text_.find(std::string(text));
+  if (it == added_by_text_.end()) return std::nullopt;
   return it->second;
 }
 
