@@ -1,6 +1,7 @@
 #include "text/tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -283,6 +284,8 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
     t.merges_.insert((static_cast<uint64_t>(*l) << 32) | static_cast<uint32_t>(*rt), Merge{rank++, *joined});
   }
   t.find_safe_splits();
+  static std::atomic<uint64_t> next_instance{1};
+  t.instance_id_ = next_instance++;
 
   std::vector<std::pair<std::string, int32_t>> added;
   for (auto& a : r.added) {
@@ -460,6 +463,30 @@ void Tokenizer::find_safe_splits() {
 }
 
 void Tokenizer::encode_gap(std::string_view gap, std::vector<int32_t>* out) const {
+  // Natural text repeats its words: a per-thread cache of short words' ids (as HF keeps one)
+  // skips the merge loop for most of them. Per thread, so encode() stays safe to call
+  // concurrently; keyed by tokenizer instance.
+  struct WordCache {
+    uint64_t owner = 0;
+    std::unordered_map<std::string, std::vector<int32_t>> words;
+  };
+  thread_local WordCache cache;
+  if (cache.owner != instance_id_) {
+    cache.words.clear();
+    cache.owner = instance_id_;
+  }
+  auto encode_cached = [&](std::string_view word) {
+    if (word.size() > 48) return encode_word(word, out);
+    std::string key(word);
+    auto it = cache.words.find(key);
+    if (it == cache.words.end()) {
+      if (cache.words.size() >= 100000) cache.words.clear();
+      std::vector<int32_t> ids;
+      encode_word(word, &ids);
+      it = cache.words.emplace(std::move(key), std::move(ids)).first;
+    }
+    out->insert(out->end(), it->second.begin(), it->second.end());
+  };
   size_t start = 0;
   uint32_t prev = 0xFFFFFFFF;
   for (size_t pos = 0; pos < gap.size();) {
@@ -476,14 +503,14 @@ void Tokenizer::encode_gap(std::string_view gap, std::vector<int32_t>* out) cons
                        no_split_before_space_.end();
       split |= split_at_newlines_ && ((cp == '\n') != (prev == '\n'));
       if (split) {
-        encode_word(gap.substr(start, pos - start), out);
+        encode_cached(gap.substr(start, pos - start));
         start = pos;
       }
     }
     prev = cp;
     pos += len;
   }
-  if (start < gap.size()) encode_word(gap.substr(start), out);
+  if (start < gap.size()) encode_cached(gap.substr(start));
 }
 
 // BPE over one normalized "word" (a gap between added tokens). Symbols form a linked list;

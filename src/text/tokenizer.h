@@ -94,7 +94,8 @@ class Tokenizer {
   std::unordered_map<uint32_t, int32_t> astral_id_;           // the same above U+FFFF
   MergeTable merges_;
   std::vector<uint32_t> no_split_before_space_;  // X such that some merged piece contains "X▁"
-  bool split_at_newlines_ = false;               // no merged piece mixes '\n' with other characters
+  bool split_at_newlines_ = false;
+  uint64_t instance_id_ = 0;  // keys the per-thread word cache (see encode_gap)               // no merged piece mixes '\n' with other characters
   int32_t byte_ids_[256];
   int32_t unk_id_ = -1;
   std::vector<uint8_t> flags_;  // per id: bit 0 special, bit 1 byte token
