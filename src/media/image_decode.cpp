@@ -1,0 +1,135 @@
+// Image file decoding: stb_image for PNG / JPEG / BMP / GIF, libwebp for WebP.
+// Dimensions are checked from the header before any pixel is decoded (decompression bombs).
+#include <cstring>
+#include <memory>
+
+#include <webp/decode.h>
+
+#include "base/error.h"
+#include "base/mapped_file.h"
+#include "media/image.h"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace gemma4 {
+namespace {
+
+enum class ImageFormat { png, jpeg, bmp, gif, webp, unknown };
+
+bool starts_with(const uint8_t* data, size_t size, const char* magic, size_t n, size_t at = 0) {
+  return size >= at + n && std::memcmp(data + at, magic, n) == 0;
+}
+
+// Formats are recognised by their magic bytes, never by the file name.
+ImageFormat sniff_format(const uint8_t* data, size_t size) {
+  if (starts_with(data, size, "\x89PNG\r\n\x1a\n", 8)) return ImageFormat::png;
+  if (starts_with(data, size, "\xff\xd8\xff", 3)) return ImageFormat::jpeg;
+  if (starts_with(data, size, "GIF87a", 6) || starts_with(data, size, "GIF89a", 6)) return ImageFormat::gif;
+  if (starts_with(data, size, "BM", 2)) return ImageFormat::bmp;
+  if (starts_with(data, size, "RIFF", 4) && starts_with(data, size, "WEBP", 4, 8)) return ImageFormat::webp;
+  return ImageFormat::unknown;
+}
+
+void check_dimensions(int64_t width, int64_t height, const std::string& source) {
+  check(width > 0 && height > 0,
+        source + ": the image has no pixels (" + std::to_string(width) + "x" + std::to_string(height) + ")");
+  check(width * height <= kMaxImagePixels,
+        source + ": the image is too large (" + std::to_string(width) + "x" + std::to_string(height) +
+            " pixels; the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
+}
+
+// stb_image decodes a JPEG cut short without complaint (it pads the entropy data with
+// zeros), so a JPEG must end its last scan with an end-of-image marker.
+bool jpeg_is_complete(const uint8_t* data, size_t size) {
+  int64_t last_sos = -1, last_eoi = -1;
+  for (size_t i = 0; i + 1 < size; ++i) {
+    if (data[i] != 0xff) continue;
+    if (data[i + 1] == 0xda) last_sos = static_cast<int64_t>(i);
+    if (data[i + 1] == 0xd9) last_eoi = static_cast<int64_t>(i);
+  }
+  return last_sos >= 0 && last_eoi > last_sos;
+}
+
+RgbImage decode_with_stb(const uint8_t* data, size_t size, ImageFormat format, const std::string& source) {
+  check(size <= static_cast<size_t>(INT32_MAX), source + ": the file is too large");
+  const int len = static_cast<int>(size);
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(data, len, &width, &height, &channels))
+    throw Error(source + ": corrupt or truncated image header (" + stbi_failure_reason() + ")", ExitCode::bad_input);
+  check_dimensions(width, height, source);
+  if (format == ImageFormat::jpeg)
+    check(jpeg_is_complete(data, size), source + ": truncated JPEG (no end-of-image marker)");
+
+  // req_comp = 3: grey is replicated, palettes expanded, alpha dropped (as PIL's convert("RGB")).
+  // 16-bit PNGs are reduced to their high byte, as PIL does.
+  int w = 0, h = 0, n = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, len, &w, &h, &n, 3), stbi_image_free);
+  if (!pixels) throw Error(source + ": corrupt or truncated image (" + stbi_failure_reason() + ")", ExitCode::bad_input);
+  check(w == width && h == height, source + ": the image data does not match its header");
+  RgbImage image;
+  image.width = w;
+  image.height = h;
+  image.pixels.assign(pixels.get(), pixels.get() + static_cast<size_t>(w) * h * 3);
+  return image;
+}
+
+RgbImage decode_webp(const uint8_t* data, size_t size, const std::string& source) {
+  WebPBitstreamFeatures features;
+  if (WebPGetFeatures(data, size, &features) != VP8_STATUS_OK)
+    throw Error(source + ": corrupt or truncated WebP header", ExitCode::bad_input);
+  if (features.has_animation)
+    throw Error(source + ": animated WebP is not supported", ExitCode::unsupported);
+  check_dimensions(features.width, features.height, source);
+  RgbImage image;
+  image.width = features.width;
+  image.height = features.height;
+  image.pixels.resize(static_cast<size_t>(image.width) * image.height * 3);
+  // The RGB decoder drops alpha, as PIL's convert("RGB").
+  const int stride = image.width * 3;
+  if (!WebPDecodeRGBInto(data, size, image.pixels.data(), image.pixels.size(), stride))
+    throw Error(source + ": corrupt or truncated WebP image", ExitCode::bad_input);
+  return image;
+}
+
+}  // namespace
+
+RgbImage decode_image(const uint8_t* data, size_t size, const std::string& source) {
+  check(data != nullptr && size > 0, source + ": empty image file");
+  const ImageFormat format = sniff_format(data, size);
+  switch (format) {
+    case ImageFormat::png:
+    case ImageFormat::jpeg:
+    case ImageFormat::bmp:
+    case ImageFormat::gif:
+      return decode_with_stb(data, size, format, source);
+    case ImageFormat::webp:
+      return decode_webp(data, size, source);
+    case ImageFormat::unknown:
+      break;
+  }
+  throw Error(source + ": unsupported image format (expected PNG, JPEG, BMP, GIF or WebP)", ExitCode::unsupported);
+}
+
+RgbImage load_image(const std::string& path) {
+  check(file_exists(path), "image file not found: " + path, ExitCode::not_found);
+  MappedFile file(path);
+  return decode_image(file.data(), file.size(), path);
+}
+
+}  // namespace gemma4
