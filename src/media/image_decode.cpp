@@ -54,6 +54,16 @@ void check_dimensions(int64_t width, int64_t height, const std::string& source) 
             " pixels; the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
 }
 
+// PNG's IHDR holds the size as two big-endian 32-bit values. Read here because stb's own
+// "too large" verdict is replaced by a generic one when it tries the other formats.
+void check_png_header_dimensions(const uint8_t* data, size_t size, const std::string& source) {
+  if (size < 24 || std::memcmp(data + 12, "IHDR", 4) != 0) return;  // stb reports the damage
+  auto be32 = [&](size_t at) {
+    return (int64_t{data[at]} << 24) | (int64_t{data[at + 1]} << 16) | (int64_t{data[at + 2]} << 8) | data[at + 3];
+  };
+  check_dimensions(be32(16), be32(20), source);
+}
+
 // stb_image decodes a JPEG cut short without complaint (it pads the entropy data with
 // zeros), so a JPEG must end its last scan with an end-of-image marker.
 bool jpeg_is_complete(const uint8_t* data, size_t size) {
@@ -69,6 +79,7 @@ bool jpeg_is_complete(const uint8_t* data, size_t size) {
 RgbImage decode_with_stb(const uint8_t* data, size_t size, ImageFormat format, const std::string& source) {
   check(size <= static_cast<size_t>(INT32_MAX), source + ": the file is too large");
   const int len = static_cast<int>(size);
+  if (format == ImageFormat::png) check_png_header_dimensions(data, size, source);
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(data, len, &width, &height, &channels))
     throw Error(source + ": corrupt or truncated image header (" + stbi_failure_reason() + ")", ExitCode::bad_input);
