@@ -60,7 +60,9 @@ TEST(VisionTensorSpecs, MatchTinyCheckpoint) {
   }
   for (const auto& [name, t] : store.tensors()) {
     const bool vision = name.rfind("model.vision_tower.", 0) == 0 || name.rfind("model.embed_vision.", 0) == 0;
-    if (vision) EXPECT_TRUE(listed.count(name)) << "not listed: " << name;
+    if (vision) {
+      EXPECT_TRUE(listed.count(name)) << "not listed: " << name;
+    }
   }
   EXPECT_TRUE(vision_tensor_specs(nlohmann::json{{"text_config", {{"hidden_size", 8}}}}).empty());
 }
