@@ -76,6 +76,65 @@ bool jpeg_is_complete(const uint8_t* data, size_t size) {
   return last_sos >= 0 && last_eoi > last_sos;
 }
 
+// The EXIF orientation tag (1..8) of a JPEG, 1 when absent or unreadable. Only the first
+// IFD is read: that is where cameras put tag 0x0112.
+int jpeg_exif_orientation(const uint8_t* data, size_t size) {
+  size_t at = 2;  // after SOI
+  while (at + 4 <= size && data[at] == 0xff) {
+    const uint8_t marker = data[at + 1];
+    const size_t length = (size_t{data[at + 2]} << 8) | data[at + 3];
+    if (marker == 0xda || length < 2 || at + 2 + length > size) break;  // scan data: no more headers
+    const uint8_t* seg = data + at + 4;
+    const size_t seg_len = length - 2;
+    if (marker == 0xe1 && seg_len >= 14 && std::memcmp(seg, "Exif\0\0", 6) == 0) {
+      const uint8_t* tiff = seg + 6;
+      const size_t tiff_len = seg_len - 6;
+      const bool little = tiff[0] == 'I';
+      auto u16 = [&](size_t o) -> uint32_t {
+        return little ? tiff[o] | (tiff[o + 1] << 8) : (tiff[o] << 8) | tiff[o + 1];
+      };
+      auto u32 = [&](size_t o) -> uint32_t { return little ? u16(o) | (u16(o + 2) << 16) : (u16(o) << 16) | u16(o + 2); };
+      const size_t ifd = u32(4);
+      if (ifd + 2 > tiff_len) return 1;
+      const uint32_t entries = u16(ifd);
+      for (uint32_t e = 0; e < entries; ++e) {
+        const size_t entry = ifd + 2 + size_t{e} * 12;
+        if (entry + 12 > tiff_len) return 1;
+        if (u16(entry) == 0x0112 && u16(entry + 2) == 3) {
+          const uint32_t value = u16(entry + 8);
+          return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
+        }
+      }
+      return 1;
+    }
+    at += 2 + length;
+  }
+  return 1;
+}
+
+// Turns the stored pixels upright as PIL's ImageOps.exif_transpose does.
+RgbImage apply_exif_orientation(const RgbImage& in, int orientation) {
+  if (orientation == 1) return in;
+  const int W = in.width, H = in.height;
+  const bool swaps = orientation >= 5;  // 5..8 exchange width and height
+  RgbImage out{swaps ? H : W, swaps ? W : H, std::vector<uint8_t>(in.pixels.size())};
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      int sx = x, sy = y;  // the source pixel of output (x, y)
+      switch (orientation) {
+        case 2: sx = W - 1 - x; break;
+        case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+        case 4: sy = H - 1 - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = H - 1 - x; break;
+        case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+        case 8: sx = W - 1 - y; sy = x; break;
+      }
+      for (int c = 0; c < 3; ++c) out.pixels[(static_cast<size_t>(y) * out.width + x) * 3 + c] = in.at(sx, sy, c);
+    }
+  return out;
+}
+
 RgbImage decode_with_stb(const uint8_t* data, size_t size, ImageFormat format, const std::string& source) {
   check(size <= static_cast<size_t>(INT32_MAX), source + ": the file is too large");
   const int len = static_cast<int>(size);
@@ -97,6 +156,8 @@ RgbImage decode_with_stb(const uint8_t* data, size_t size, ImageFormat format, c
   image.width = w;
   image.height = h;
   image.pixels.assign(pixels.get(), pixels.get() + static_cast<size_t>(w) * h * 3);
+  // The reference loader (transformers' load_image) applies the EXIF orientation.
+  if (format == ImageFormat::jpeg) return apply_exif_orientation(image, jpeg_exif_orientation(data, size));
   return image;
 }
 

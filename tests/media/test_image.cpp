@@ -117,6 +117,42 @@ TEST(ImageDecode, JpegDecodesCloseToTheSource) {
   EXPECT_LE(worst, 12);
 }
 
+// A JPEG with an EXIF APP1 segment (little-endian TIFF, one IFD entry: orientation).
+Bytes jpeg_with_orientation(const RgbImage& img, uint16_t orientation) {
+  Bytes jpeg = encode(img, "jpeg");
+  const Bytes app1 = {0xff, 0xe1, 0, 34, 'E', 'x', 'i', 'f', 0, 0,  // marker, length 34
+                      'I', 'I', 42, 0, 8, 0, 0, 0,                   // TIFF header, IFD at 8
+                      1, 0,                                          // one entry
+                      0x12, 0x01, 3, 0, 1, 0, 0, 0,                  // tag 0x0112, SHORT, count 1
+                      static_cast<uint8_t>(orientation), 0, 0, 0,    // value
+                      0, 0, 0, 0};                                   // no next IFD
+  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  return jpeg;
+}
+
+TEST(ImageDecode, JpegExifOrientationIsApplied) {
+  // Left half black, right half white, 32x16: distinct under every rotation and flip.
+  RgbImage img{32, 16, std::vector<uint8_t>(32 * 16 * 3, 0)};
+  for (int y = 0; y < 16; ++y)
+    for (int x = 16; x < 32; ++x)
+      for (int c = 0; c < 3; ++c) img.pixels[(y * 32 + x) * 3 + c] = 255;
+  const RgbImage plain = decode(jpeg_with_orientation(img, 1));
+  EXPECT_EQ(plain.width, 32);
+  EXPECT_GT(plain.at(30, 8, 0), 200);
+  const RgbImage mirrored = decode(jpeg_with_orientation(img, 2));
+  EXPECT_EQ(mirrored.width, 32);
+  EXPECT_LT(mirrored.at(30, 8, 0), 50);
+  const RgbImage cw = decode(jpeg_with_orientation(img, 6));  // rotate 90 degrees clockwise
+  ASSERT_EQ(cw.width, 16);
+  ASSERT_EQ(cw.height, 32);
+  EXPECT_LT(cw.at(8, 2, 0), 50);   // the black left half is now on top
+  EXPECT_GT(cw.at(8, 30, 0), 200);
+  const RgbImage ccw = decode(jpeg_with_orientation(img, 8));  // rotate 90 degrees anticlockwise
+  ASSERT_EQ(ccw.height, 32);
+  EXPECT_GT(ccw.at(8, 2, 0), 200);
+  EXPECT_LT(ccw.at(8, 30, 0), 50);
+}
+
 TEST(ImageDecode, GifFirstFrameThroughPalette) {
   const RgbImage got = decode(tiny_gif());
   ASSERT_EQ(got.width, 2);
