@@ -165,6 +165,9 @@ AudioConfig AudioConfig::from_json(const nlohmann::json& config) {
     c.output_proj_dims = a.at("output_proj_dims").get<int>();
     const nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
     c.text_hidden_size = text.at("hidden_size").get<int>();
+    c.boa_token_id = config.value("boa_token_id", int64_t{-1});
+    c.audio_token_id = config.value("audio_token_id", int64_t{-1});
+    c.eoa_token_id = config.value("eoa_token_id", int64_t{-1});
     const std::string act = a.value("hidden_act", "silu");
     check(act == "silu", "audio_config.hidden_act '" + act + "' is not supported", ExitCode::unsupported);
   } catch (const nlohmann::json::exception& e) {

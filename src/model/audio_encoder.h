@@ -35,6 +35,8 @@ struct AudioConfig {
   int output_proj_dims = 0;
   int text_hidden_size = 0;  // embedder output width
   int num_mel_bins = 128;    // not in config.json: the feature extractor's feature_size
+  // Prompt tokens around the soft tokens (top level of config.json); -1 when absent.
+  int64_t boa_token_id = -1, audio_token_id = -1, eoa_token_id = -1;
 
   std::string prefix = "model.audio_tower.";
   std::string embedder_prefix = "model.embed_audio.";

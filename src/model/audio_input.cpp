@@ -20,6 +20,45 @@ nlohmann::json read_json(const std::string& path) {
 
 }  // namespace
 
+std::vector<int64_t> audio_prompt_ids(const std::vector<AudioBlock>& blocks, const AudioConfig& config) {
+  check(config.boa_token_id >= 0 && config.audio_token_id >= 0 && config.eoa_token_id >= 0,
+        "config.json lacks boa_token_id / audio_token_id / eoa_token_id", ExitCode::unsupported);
+  std::vector<int64_t> ids;
+  for (const AudioBlock& b : blocks) {
+    ids.push_back(config.boa_token_id);
+    ids.insert(ids.end(), static_cast<size_t>(b.tokens), config.audio_token_id);
+    ids.push_back(config.eoa_token_id);
+  }
+  return ids;
+}
+
+std::vector<PlacedSoftToken> place_audio_blocks(const std::vector<int64_t>& ids, int64_t audio_token_id,
+                                                const std::vector<AudioBlock>& blocks, int64_t hidden) {
+  std::vector<PlacedSoftToken> placed;
+  size_t block = 0;
+  for (size_t i = 0; i < ids.size();) {
+    if (ids[i] != audio_token_id) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < ids.size() && ids[end] == audio_token_id) ++end;
+    const int64_t run = static_cast<int64_t>(end - i);
+    check(block < blocks.size(), "the ids hold more audio placeholder runs than audio blocks (" +
+                                     std::to_string(blocks.size()) + ")");
+    check(run == blocks[block].tokens, "audio placeholder run " + std::to_string(block + 1) + " has " +
+                                           std::to_string(run) + " tokens but its audio block has " +
+                                           std::to_string(blocks[block].tokens));
+    for (int64_t t = 0; t < run; ++t)
+      placed.push_back({static_cast<int64_t>(i) + t, blocks[block].soft_tokens.data() + t * hidden});
+    ++block;
+    i = end;
+  }
+  check(block == blocks.size(), "the ids hold " + std::to_string(block) + " audio placeholder runs but there are " +
+                                    std::to_string(blocks.size()) + " audio blocks");
+  return placed;
+}
+
 AudioInput AudioInput::load(const std::string& model_dir) {
   const std::filesystem::path dir(model_dir);
   const std::string config_path = (dir / "config.json").string();

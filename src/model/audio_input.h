@@ -16,6 +16,18 @@ struct AudioBlock {
   std::vector<float> soft_tokens;  // [tokens, text hidden]
 };
 
+// The prompt ids of audio blocks: per block <|audio> + tokens × audio token + <audio|>.
+std::vector<int64_t> audio_prompt_ids(const std::vector<AudioBlock>& blocks, const AudioConfig& config);
+
+// Where each soft token goes: the i-th run of consecutive `audio_token_id`s in `ids` takes
+// the i-th block, so runs and blocks must agree in number and length (else Error, bad_input).
+struct PlacedSoftToken {
+  int64_t index = 0;         // position in `ids`
+  const float* row = nullptr;  // hidden floats inside one of `blocks`
+};
+std::vector<PlacedSoftToken> place_audio_blocks(const std::vector<int64_t>& ids, int64_t audio_token_id,
+                                                const std::vector<AudioBlock>& blocks, int64_t hidden);
+
 class AudioInput {
  public:
   // Reads config.json, processor_config.json (feature extractor; Gemma 4 defaults when the

@@ -67,3 +67,42 @@ TEST(EmbedAudioCommand, BadAudioExitsWithBadInput) {
   EXPECT_EQ(test::run_command(test::gemma4_binary() + " embed-audio --help", &help), 0);
   EXPECT_NE(help.find("30 s"), std::string::npos);
 }
+
+TEST(AudioInput, PromptIdsAndPlacementAgree) {
+  const AudioInput input = AudioInput::load(test::tiny_dir());
+  const AudioConfig& cfg = input.encoder().config();
+  EXPECT_EQ(cfg.boa_token_id, 1001);
+  EXPECT_EQ(cfg.audio_token_id, 1011);
+  EXPECT_EQ(cfg.eoa_token_id, 1013);
+  std::vector<AudioBlock> blocks(2);
+  blocks[0].tokens = 2;
+  blocks[0].soft_tokens.assign(2 * 4, 1.0f);
+  blocks[1].tokens = 3;
+  blocks[1].soft_tokens.assign(3 * 4, 2.0f);
+  std::vector<int64_t> ids = {2, 7};
+  for (int64_t id : audio_prompt_ids(blocks, cfg)) ids.push_back(id);
+  ids.push_back(9);
+  EXPECT_EQ(ids, (std::vector<int64_t>{2, 7, 1001, 1011, 1011, 1013, 1001, 1011, 1011, 1011, 1013, 9}));
+  const auto placed = place_audio_blocks(ids, cfg.audio_token_id, blocks, 4);
+  ASSERT_EQ(placed.size(), 5u);
+  EXPECT_EQ(placed[0].index, 3);
+  EXPECT_EQ(placed[1].row, blocks[0].soft_tokens.data() + 4);
+  EXPECT_EQ(placed[2].index, 7);
+  EXPECT_EQ(placed[4].row, blocks[1].soft_tokens.data() + 8);
+  // Mismatched runs are errors, not silent misplacement.
+  EXPECT_THROW(place_audio_blocks({1011, 1011}, 1011, blocks, 4), Error);
+  EXPECT_THROW(place_audio_blocks({1011, 1011, 5, 1011, 1011}, 1011, blocks, 4), Error);
+  EXPECT_THROW(place_audio_blocks({1011, 1011, 5, 1011, 1011, 1011, 5, 1011}, 1011, blocks, 4), Error);
+}
+
+// The golden prompts were built the same way: their audio runs match our blocks.
+TEST(AudioInput, GoldenPromptRunsMatchOurBlocks) {
+  const AudioInput input = AudioInput::load(test::tiny_dir());
+  const TensorStore goldens = TensorStore::open(test::tiny_dir() + "/goldens_audio.safetensors");
+  std::vector<AudioBlock> blocks = input.embed_file(test::tiny_dir() + "/speech.wav");
+  for (AudioBlock& b : input.embed_file(test::tiny_dir() + "/chirp.wav")) blocks.push_back(std::move(b));
+  const std::vector<int64_t> ids = to_i64(goldens.require("audio_both.input_ids"));
+  const auto placed = place_audio_blocks(ids, input.encoder().config().audio_token_id, blocks,
+                                         input.encoder().config().text_hidden_size);
+  EXPECT_EQ(placed.size(), 149u);
+}
