@@ -1,0 +1,334 @@
+#include "model/text_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "kernels/reference_ops.h"
+
+namespace gemma4 {
+
+namespace ops = kernels;
+
+// Per-forward working memory. Rows are the rows of all chunks, in order.
+struct TextDecoder::Scratch {
+  int64_t n = 0;                    // total rows
+  std::vector<int64_t> positions;   // absolute position of each row
+  std::vector<int64_t> chunk_row0;  // first row of each chunk
+  std::vector<float> x;             // residual stream [n, H]
+  std::vector<float> ple;           // per-layer inputs [n, L·P]
+  std::vector<float> normed, q, attn, proj;  // temporaries
+  std::vector<float> gate, up;
+  // K/V of this forward's rows for each KV-owning layer ([n, kv_row]); written to the caches at the end.
+  std::vector<std::vector<float>> fresh_k, fresh_v;
+};
+
+namespace {
+
+// rms_norm over each row of a [rows, n] matrix.
+void rms_norm_rows(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) {
+  for (int64_t r = 0; r < rows; ++r) ops::rms_norm(x + r * n, w, n, eps, y + r * n);
+}
+
+void add_inplace(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+std::vector<float> rope_inverse_frequencies(const RopeParams& rope, int64_t head_dim) {
+  const int64_t pairs = head_dim / 2;
+  const int64_t rotated =
+      rope.type == "proportional" ? static_cast<int64_t>(rope.partial_rotary_factor * head_dim / 2) : pairs;
+  std::vector<float> inv_freq(pairs, 0.f);
+  for (int64_t i = 0; i < rotated; ++i)
+    inv_freq[i] = static_cast<float>(1.0 / std::pow(rope.theta, static_cast<double>(2 * i) / head_dim));
+  return inv_freq;
+}
+
+TextDecoder::TextDecoder(ModelConfig config, TextWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  inv_freq_sliding_ = rope_inverse_frequencies(config_.text.rope_sliding, config_.text.head_dim);
+  inv_freq_full_ = rope_inverse_frequencies(config_.text.rope_full, config_.text.global_head_dim);
+}
+
+std::shared_ptr<TextDecoder> TextDecoder::load(const std::string& model_dir, const LoadOptions& options) {
+  ModelConfig config = load_model_config(model_dir);
+  auto store = std::make_shared<TensorStore>(TensorStore::open(model_dir));
+  // A text-only checkpoint saved by a multimodal class (or the reverse) still loads.
+  const std::string probe = "embed_tokens.weight";
+  if (!store->find(config.text_tensor_prefix + probe)) {
+    for (const char* prefix : {"model.language_model.", "model.", "language_model.model.", ""})
+      if (store->find(prefix + probe)) config.text_tensor_prefix = prefix;
+  }
+  TextWeights weights = bind_text_weights(*store, config, options);
+  auto decoder = std::make_shared<TextDecoder>(std::move(config), std::move(weights));
+  decoder->store_ = std::move(store);
+  return decoder;
+}
+
+void TextDecoder::rope(float* head, int64_t layer, int64_t position) const {
+  const bool full = config_.text.layer_types[layer] == LayerType::full;
+  ops::rope_rotate_half(head, config_.text.head_dim_of(layer), full ? inv_freq_full_.data() : inv_freq_sliding_.data(),
+                        position);
+}
+
+// h = E[id] · sqrt(H), or the soft token's row as is.
+void TextDecoder::embed(std::span<Chunk> chunks, Scratch& s, const DebugTap& tap) const {
+  const TextConfig& c = config_.text;
+  const int64_t H = c.hidden_size;
+  const float scale = static_cast<float>(std::sqrt(static_cast<double>(H)));
+  s.x.assign(s.n * H, 0.f);
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const Chunk& ch = chunks[ci];
+    for (size_t i = 0; i < ch.ids.size(); ++i) {
+      float* row = s.x.data() + (s.chunk_row0[ci] + i) * H;
+      kernels::dequantize_row(weights_.embed_tokens, ch.ids[i], row);
+      for (int64_t d = 0; d < H; ++d) row[d] *= scale;
+    }
+    for (const SoftToken& st : ch.soft_tokens)
+      std::memcpy(s.x.data() + (s.chunk_row0[ci] + st.index) * H, st.row, H * sizeof(float));
+  }
+  if (tap) tap("embeddings", s.x.data(), {s.n, H});
+}
+
+// ple[l] = (rms_norm((W_plm · h) / sqrt(H)) + T_ple[id][l] · sqrt(P)) / sqrt(2)
+void TextDecoder::per_layer_inputs(std::span<Chunk> chunks, Scratch& s, const DebugTap& tap) const {
+  const TextConfig& c = config_.text;
+  const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, L = c.num_layers, LP = L * P;
+  s.ple.assign(s.n * LP, 0.f);
+  kernels::matmul(weights_.per_layer_model_projection, s.x.data(), s.n, s.ple.data());
+  const float projection_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
+  for (float& v : s.ple) v *= projection_scale;
+  rms_norm_rows(s.ple.data(), weights_.per_layer_projection_norm.data(), s.n * L, P, c.rms_norm_eps, s.ple.data());
+
+  const float token_scale = static_cast<float>(std::sqrt(static_cast<double>(P)));
+  const float mix = static_cast<float>(1.0 / std::sqrt(2.0));
+  std::vector<float> token_row(LP);
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const Chunk& ch = chunks[ci];
+    std::vector<bool> soft(ch.ids.size(), false);
+    for (const SoftToken& st : ch.soft_tokens) soft[st.index] = true;
+    for (size_t i = 0; i < ch.ids.size(); ++i) {
+      // Soft-token positions and ids beyond the per-layer table use the pad row.
+      int64_t id = ch.ids[i];
+      if (soft[i] || id >= c.vocab_size_per_layer_input) id = c.pad_token_id;
+      kernels::dequantize_row(weights_.embed_tokens_per_layer, id, token_row.data());
+      float* row = s.ple.data() + (s.chunk_row0[ci] + i) * LP;
+      for (int64_t j = 0; j < LP; ++j) row[j] = (row[j] + token_row[j] * token_scale) * mix;
+    }
+  }
+  if (tap) tap("per_layer_inputs", s.ple.data(), {s.n, L, P});
+}
+
+void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratch& s) const {
+  const TextConfig& c = config_.text;
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t H = c.hidden_size, hd = c.head_dim_of(layer), nh = c.num_heads, nkv = c.num_kv_heads;
+  const int64_t q_row = nh * hd, kv_row = nkv * hd;
+
+  s.normed.resize(s.n * H);
+  rms_norm_rows(s.x.data(), w.input_norm.data(), s.n, H, c.rms_norm_eps, s.normed.data());
+
+  s.q.resize(s.n * q_row);
+  kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
+  for (int64_t r = 0; r < s.n; ++r) {
+    for (int64_t h = 0; h < nh; ++h) {
+      float* head = s.q.data() + r * q_row + h * hd;
+      ops::rms_norm(head, w.q_norm.data(), hd, c.rms_norm_eps, head);
+      rope(head, layer, s.positions[r]);
+    }
+  }
+
+  if (!c.is_kv_shared(layer)) {
+    std::vector<float>& k = s.fresh_k[layer];
+    std::vector<float>& v = s.fresh_v[layer];
+    k.resize(s.n * kv_row);
+    v.resize(s.n * kv_row);
+    kernels::matmul(w.k_proj, s.normed.data(), s.n, k.data());
+    kernels::matmul(w.v_proj, s.normed.data(), s.n, v.data());
+    for (int64_t r = 0; r < s.n; ++r) {
+      for (int64_t h = 0; h < nkv; ++h) {
+        float* kh = k.data() + r * kv_row + h * hd;
+        ops::rms_norm(kh, w.k_norm.data(), hd, c.rms_norm_eps, kh);
+        rope(kh, layer, s.positions[r]);
+        float* vh = v.data() + r * kv_row + h * hd;
+        ops::rms_norm(vh, nullptr, hd, c.rms_norm_eps, vh);  // v_norm has no scale; V gets no RoPE
+      }
+    }
+  }
+
+  s.attn.assign(s.n * q_row, 0.f);
+  for (size_t ci = 0; ci < chunks.size(); ++ci) attend(layer, chunks[ci], s.chunk_row0[ci], s);
+
+  s.proj.resize(s.n * H);
+  kernels::matmul(w.o_proj, s.attn.data(), s.n, s.proj.data());
+  rms_norm_rows(s.proj.data(), w.post_attention_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
+  add_inplace(s.x.data(), s.proj.data(), s.n * H);
+}
+
+// Causal (and, on sliding layers, windowed) attention of one chunk's queries against the
+// K/V source layer: earlier positions from the cache, this chunk's positions from s.fresh_*.
+// Scale 1: the q/k norms set the temperature.
+void TextDecoder::attend(int64_t layer, const Chunk& chunk, int64_t row0, Scratch& s) const {
+  const TextConfig& c = config_.text;
+  const int64_t hd = c.head_dim_of(layer), nh = c.num_heads, nkv = c.num_kv_heads;
+  const int64_t q_row = nh * hd, kv_row = nkv * hd, group = nh / nkv;
+  const int64_t src = c.kv_source_layer(layer);
+  const bool sliding = c.layer_types[layer] == LayerType::sliding;
+  const int64_t start = chunk.cache->length();
+  const float* fresh_k = s.fresh_k[src].data() + row0 * kv_row;
+  const float* fresh_v = s.fresh_v[src].data() + row0 * kv_row;
+
+  auto first_visible = [&](int64_t pos) { return sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0; };
+  check(first_visible(start) >= std::min(start, chunk.cache->oldest_held(src)),
+        "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
+
+  std::vector<float> scores;
+  for (size_t i = 0; i < chunk.ids.size(); ++i) {
+    const int64_t pos = start + static_cast<int64_t>(i);
+    const int64_t lo = first_visible(pos);
+    const int64_t count = pos - lo + 1;
+    scores.resize(count);
+    auto key_row = [&](int64_t p) { return p >= start ? fresh_k + (p - start) * kv_row : chunk.cache->key(src, p); };
+    auto value_row = [&](int64_t p) {
+      return p >= start ? fresh_v + (p - start) * kv_row : chunk.cache->value(src, p);
+    };
+    for (int64_t h = 0; h < nh; ++h) {
+      const int64_t kvh = h / group;
+      const float* qh = s.q.data() + (row0 + i) * q_row + h * hd;
+      for (int64_t j = 0; j < count; ++j) scores[j] = dot(qh, key_row(lo + j) + kvh * hd, hd);
+      ops::softmax_inplace(scores.data(), count);
+      float* out = s.attn.data() + (row0 + i) * q_row + h * hd;
+      for (int64_t j = 0; j < count; ++j) {
+        const float* vh = value_row(lo + j) + kvh * hd;
+        for (int64_t d = 0; d < hd; ++d) out[d] += scores[j] * vh[d];
+      }
+    }
+  }
+}
+
+// GeGLU MLP with sandwich norms: x += norm(down(gelu(gate·m) ⊙ up·m)), m = norm(x).
+void TextDecoder::mlp_block(int64_t layer, Scratch& s) const {
+  const TextConfig& c = config_.text;
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t H = c.hidden_size, F = c.mlp_width_of(layer);
+  rms_norm_rows(s.x.data(), w.pre_feedforward_norm.data(), s.n, H, c.rms_norm_eps, s.normed.data());
+  s.gate.resize(s.n * F);
+  s.up.resize(s.n * F);
+  kernels::matmul(w.gate_proj, s.normed.data(), s.n, s.gate.data());
+  kernels::matmul(w.up_proj, s.normed.data(), s.n, s.up.data());
+  for (int64_t i = 0; i < s.n * F; ++i) s.gate[i] = ops::gelu_tanh(s.gate[i]) * s.up[i];
+  kernels::matmul(w.down_proj, s.gate.data(), s.n, s.proj.data());
+  rms_norm_rows(s.proj.data(), w.post_feedforward_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
+  add_inplace(s.x.data(), s.proj.data(), s.n * H);
+}
+
+// x += norm(W_proj · (gelu(W_gate · x) ⊙ ple[layer])); then the whole stream is scaled by layer_scalar.
+void TextDecoder::per_layer_input_block(int64_t layer, Scratch& s) const {
+  const TextConfig& c = config_.text;
+  const DecoderLayerWeights& w = weights_.layers[layer];
+  const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, LP = c.num_layers * P;
+  s.gate.resize(s.n * P);
+  kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.gate.data());
+  for (int64_t r = 0; r < s.n; ++r) {
+    const float* ple = s.ple.data() + r * LP + layer * P;
+    float* g = s.gate.data() + r * P;
+    for (int64_t d = 0; d < P; ++d) g[d] = ops::gelu_tanh(g[d]) * ple[d];
+  }
+  kernels::matmul(w.per_layer_projection, s.gate.data(), s.n, s.proj.data());
+  rms_norm_rows(s.proj.data(), w.post_per_layer_input_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
+  add_inplace(s.x.data(), s.proj.data(), s.n * H);
+  for (int64_t i = 0; i < s.n * H; ++i) s.x[i] *= w.layer_scalar;
+}
+
+std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s,
+                                              const DebugTap& tap) const {
+  const TextConfig& c = config_.text;
+  const int64_t H = c.hidden_size, V = c.vocab_size;
+  std::vector<int64_t> rows;
+  if (mode == LogitsMode::all || tap) {
+    for (int64_t r = 0; r < s.n; ++r) rows.push_back(r);
+  } else if (mode == LogitsMode::last) {
+    for (size_t ci = 0; ci < chunks.size(); ++ci) rows.push_back(s.chunk_row0[ci] + chunks[ci].ids.size() - 1);
+  }
+  std::vector<float> y(rows.size() * H);
+  for (size_t i = 0; i < rows.size(); ++i)
+    ops::rms_norm(s.x.data() + rows[i] * H, weights_.final_norm.data(), H, c.rms_norm_eps, y.data() + i * H);
+  if (tap) {
+    tap("final_norm", y.data(), {s.n, H});
+    if (mode == LogitsMode::last) {  // keep only each chunk's last row
+      std::vector<float> last;
+      for (size_t ci = 0; ci < chunks.size(); ++ci) {
+        const float* r = y.data() + (s.chunk_row0[ci] + chunks[ci].ids.size() - 1) * H;
+        last.insert(last.end(), r, r + H);
+      }
+      y.swap(last);
+    }
+  }
+  if (mode == LogitsMode::none) return {};
+  const int64_t m = static_cast<int64_t>(y.size()) / H;
+  std::vector<float> logits(m * V);
+  kernels::matmul(weights_.embed_tokens, y.data(), m, logits.data());  // tied LM head, unscaled
+  if (c.final_logit_softcapping > 0)
+    ops::softcap_inplace(logits.data(), m * V, static_cast<float>(c.final_logit_softcapping));
+  return logits;
+}
+
+std::vector<float> TextDecoder::forward(std::span<Chunk> chunks, LogitsMode mode, const DebugTap& tap) const {
+  const TextConfig& c = config_.text;
+  Scratch s;
+  std::set<const KVCache*> seen;
+  for (const Chunk& ch : chunks) {
+    check(ch.cache != nullptr, "forward: a chunk has no KV cache", ExitCode::failure);
+    check(seen.insert(ch.cache).second, "forward: two chunks share one KV cache", ExitCode::failure);
+    check(!ch.ids.empty(), "forward: a chunk has no tokens", ExitCode::usage);
+    for (int64_t id : ch.ids)
+      check(id >= 0 && id < c.vocab_size, "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                              std::to_string(c.vocab_size) + ")",
+            ExitCode::usage);
+    for (const SoftToken& st : ch.soft_tokens)
+      check(st.index >= 0 && st.index < static_cast<int64_t>(ch.ids.size()) && st.row != nullptr,
+            "forward: soft token index " + std::to_string(st.index) + " is outside its chunk", ExitCode::usage);
+    s.chunk_row0.push_back(s.n);
+    for (size_t i = 0; i < ch.ids.size(); ++i) s.positions.push_back(ch.cache->length() + static_cast<int64_t>(i));
+    s.n += static_cast<int64_t>(ch.ids.size());
+  }
+  if (s.n == 0) return {};
+  s.fresh_k.resize(c.num_layers);
+  s.fresh_v.resize(c.num_layers);
+
+  embed(chunks, s, tap);
+  per_layer_inputs(chunks, s, tap);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    attention_block(l, chunks, s);
+    mlp_block(l, s);
+    per_layer_input_block(l, s);
+    if (tap) tap("layer_output." + std::to_string(l), s.x.data(), {s.n, c.hidden_size});
+  }
+
+  // Only now do the caches take this forward's rows: shared layers read them from s.fresh_*.
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    Chunk& ch = chunks[ci];
+    const int64_t n = static_cast<int64_t>(ch.ids.size());
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      if (!ch.cache->stores(l)) continue;
+      const int64_t row = ch.cache->row_size(l);
+      ch.cache->write(l, s.fresh_k[l].data() + s.chunk_row0[ci] * row, s.fresh_v[l].data() + s.chunk_row0[ci] * row,
+                      n);
+    }
+    ch.cache->advance(n);
+  }
+  return output_logits(chunks, mode, s, tap);
+}
+
+}  // namespace gemma4

@@ -1,0 +1,65 @@
+// Binding checkpoint tensors to the decoder's weights: the ONE place where a stored tensor
+// becomes a `Weight`. Matrices stay memory-mapped as stored (bf16 / f16 / f32); the float32
+// reference path upcasts while it multiplies, so nothing is copied. Small vectors (norm
+// scales, layer scalars) are read into float32.
+//
+// A `WeightConverter` hook lets a fast path convert (quantize / repack) every matrix at
+// load time without touching model code.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "tensor/weight.h"
+
+namespace gemma4 {
+
+// What a matrix is used for, so a converter can choose (e.g. keep gather-only tables as stored).
+enum class WeightRole {
+  linear,           // multiplied by activations (projections, MLP)
+  token_embedding,  // rows gathered for input ids AND multiplied as the tied LM head
+  gather_table,     // rows gathered only (the per-layer embedding table): keep it mapped
+};
+
+// Returns the weight to use in place of `stored` (or `stored` itself).
+using WeightConverter = std::function<Weight(const Weight& stored, WeightRole role)>;
+
+struct LoadOptions {
+  WeightConverter converter;  // empty: use every tensor as stored
+};
+
+// Binds tensor `name` as a [rows, cols] matrix. Throws a clear Error (file, tensor, expected
+// vs found) if it is missing, has another shape, or is not a float type.
+Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols,
+                   WeightRole role = WeightRole::linear, const LoadOptions& options = {});
+
+// Reads a float vector tensor of exactly `n` elements (shape [n]) into float32.
+std::vector<float> read_vector(const TensorStore& store, const std::string& name, int64_t n);
+
+struct DecoderLayerWeights {
+  std::vector<float> input_norm, post_attention_norm, pre_feedforward_norm, post_feedforward_norm;
+  std::vector<float> post_per_layer_input_norm;
+  Weight q_proj, k_proj, v_proj, o_proj;  // k/v empty on KV-shared layers
+  std::vector<float> q_norm, k_norm;      // k_norm empty on KV-shared layers
+  Weight gate_proj, up_proj, down_proj;
+  Weight per_layer_input_gate, per_layer_projection;
+  float layer_scalar = 1.f;
+};
+
+struct TextWeights {
+  Weight embed_tokens;            // [vocab, H], also the tied LM head
+  Weight embed_tokens_per_layer;  // [vocab_per_layer, L·P], gathered only
+  Weight per_layer_model_projection;  // [L·P, H]
+  std::vector<float> per_layer_projection_norm;  // [P]
+  std::vector<float> final_norm;                 // [H]
+  std::vector<DecoderLayerWeights> layers;
+};
+
+// Binds every text tensor named by `config` from `store`. Redundant K/V/k_norm tensors that
+// some checkpoints carry on KV-shared layers are ignored.
+TextWeights bind_text_weights(const TensorStore& store, const ModelConfig& config, const LoadOptions& options = {});
+
+}  // namespace gemma4

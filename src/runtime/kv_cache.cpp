@@ -1,0 +1,98 @@
+#include "runtime/kv_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/error.h"
+
+namespace gemma4 {
+
+KVCache::KVCache(const TextConfig& config, int64_t sliding_slack) : window_(config.sliding_window) {
+  layers_.resize(config.num_layers);
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    if (config.is_kv_shared(l)) continue;
+    LayerCache& c = layers_[l];
+    c.row = config.num_kv_heads * config.head_dim_of(l);
+    if (config.layer_types[l] == LayerType::sliding) {
+      // A new token sees itself and window - 1 earlier positions.
+      c.capacity = config.sliding_window - 1 + std::max<int64_t>(0, sliding_slack);
+      if (c.capacity < 1) c.capacity = 1;
+      c.k.resize(c.capacity * c.row);
+      c.v.resize(c.capacity * c.row);
+    } else {
+      c.capacity = 0;
+    }
+  }
+}
+
+int64_t KVCache::slot(const LayerCache& c, int64_t position) const {
+  return c.capacity > 0 ? position % c.capacity : position;
+}
+
+int64_t KVCache::oldest_held(int64_t layer) const { return layers_[layer].oldest; }
+
+const float* KVCache::key(int64_t layer, int64_t position) const {
+  const LayerCache& c = layers_[layer];
+  return c.k.data() + slot(c, position) * c.row;
+}
+
+const float* KVCache::value(int64_t layer, int64_t position) const {
+  const LayerCache& c = layers_[layer];
+  return c.v.data() + slot(c, position) * c.row;
+}
+
+void KVCache::write(int64_t layer, const float* k, const float* v, int64_t n) {
+  LayerCache& c = layers_[layer];
+  if (c.capacity == 0) {
+    c.k.resize((length_ + n) * c.row);
+    c.v.resize((length_ + n) * c.row);
+  }
+  // A chunk longer than the ring only needs its last `capacity` rows kept.
+  const int64_t first = c.capacity > 0 ? std::max<int64_t>(0, n - c.capacity) : 0;
+  for (int64_t i = first; i < n; ++i) {
+    const int64_t s = slot(c, length_ + i);
+    std::memcpy(c.k.data() + s * c.row, k + i * c.row, c.row * sizeof(float));
+    std::memcpy(c.v.data() + s * c.row, v + i * c.row, c.row * sizeof(float));
+  }
+  if (c.capacity > 0) c.oldest = std::max(c.oldest, length_ + n - c.capacity);
+}
+
+bool KVCache::can_truncate(int64_t n) const {
+  if (n < 0 || n > length_) return false;
+  // Positions >= n will be recomputed; position n needs [n - window + 1, n) from the rings.
+  const int64_t needed = std::max<int64_t>(0, n - (window_ - 1));
+  for (const LayerCache& c : layers_)
+    if (c.capacity > 0 && c.oldest > needed) return false;
+  return true;
+}
+
+bool KVCache::truncate(int64_t n) {
+  if (!can_truncate(n)) return false;
+  for (LayerCache& c : layers_) {
+    if (c.capacity == 0) {
+      c.k.resize(n * c.row);
+      c.v.resize(n * c.row);
+    }
+  }
+  length_ = n;
+  return true;
+}
+
+void KVCache::clear() {
+  for (LayerCache& c : layers_) {
+    if (c.capacity == 0) {
+      c.k.clear();
+      c.v.clear();
+    }
+    c.oldest = 0;
+  }
+  length_ = 0;
+}
+
+size_t KVCache::bytes() const {
+  size_t total = 0;
+  for (const LayerCache& c : layers_) total += (c.k.size() + c.v.size()) * sizeof(float);
+  return total;
+}
+
+}  // namespace gemma4

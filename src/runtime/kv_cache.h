@@ -1,0 +1,57 @@
+// Key/value cache of one sequence.
+//
+// Layers that own K/V store one row per position: full-attention layers keep every
+// position; sliding-window layers keep a ring of the last (window - 1 + slack) positions,
+// so their memory does not grow with the context. KV-shared layers store nothing (they
+// read their donor layer's rows). Rows are float32, [num_kv_heads · head_dim] each.
+//
+// The decoder writes the rows of a new chunk after all layers ran (`write` then `advance`),
+// so positions of the chunk itself are never read from here during that chunk.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+
+namespace gemma4 {
+
+class KVCache {
+ public:
+  // `sliding_slack`: extra ring entries kept on sliding layers so `truncate` can rewind a
+  // little (e.g. to reuse a chat prefix) without recomputing.
+  explicit KVCache(const TextConfig& config, int64_t sliding_slack = 64);
+
+  int64_t length() const { return length_; }  // tokens seen so far = position of the next token
+  // Rewinds to the first n tokens. Returns false (and changes nothing) when n > length() or
+  // a sliding layer has already dropped entries that positions < n would need.
+  bool truncate(int64_t n);
+  bool can_truncate(int64_t n) const;
+  void clear();
+  size_t bytes() const;  // memory held by stored rows
+
+  // For the decoder.
+  bool stores(int64_t layer) const { return layers_[layer].capacity >= 0; }
+  int64_t row_size(int64_t layer) const { return layers_[layer].row; }
+  // Rows of `position` (< length()); the position must still be held (see oldest_held).
+  const float* key(int64_t layer, int64_t position) const;
+  const float* value(int64_t layer, int64_t position) const;
+  int64_t oldest_held(int64_t layer) const;
+  // Stores `n` rows for positions length() .. length()+n-1 of `layer` (k, v: [n, row_size]).
+  void write(int64_t layer, const float* k, const float* v, int64_t n);
+  void advance(int64_t n) { length_ += n; }
+
+ private:
+  struct LayerCache {
+    int64_t row = 0;        // floats per row
+    int64_t capacity = -1;  // ring size in rows (sliding), 0 = unbounded (full), -1 = stores nothing
+    int64_t oldest = 0;     // oldest position still valid (sliding)
+    std::vector<float> k, v;
+  };
+  int64_t slot(const LayerCache& c, int64_t position) const;
+
+  int64_t window_ = 0;
+  int64_t length_ = 0;
+  std::vector<LayerCache> layers_;
+};
+
+}  // namespace gemma4

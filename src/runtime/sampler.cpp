@@ -1,0 +1,49 @@
+#include "runtime/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace gemma4 {
+
+int64_t argmax(const float* x, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+Sampler::Sampler(SamplingOptions options) : options_(options), rng_(options.seed) {}
+
+int64_t Sampler::sample(const float* logits, int64_t vocab) {
+  if (options_.greedy || options_.temperature <= 0.f) return argmax(logits, vocab);
+
+  // Candidates sorted by logit, cut to top_k.
+  std::vector<int64_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t a, int64_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  order.resize(k);
+
+  // Softmax at the temperature, in double.
+  std::vector<double> p(k);
+  const double mx = logits[order[0]];
+  double sum = 0;
+  for (int64_t i = 0; i < k; ++i) sum += p[i] = std::exp((logits[order[i]] - mx) / options_.temperature);
+  for (double& v : p) v /= sum;
+
+  // Nucleus: the smallest prefix whose mass reaches top_p (at least one token).
+  if (options_.top_p < 1.f) {
+    double mass = 0;
+    int64_t keep = 0;
+    while (keep < k && mass < options_.top_p) mass += p[keep++];
+    p.resize(keep);
+    order.resize(keep);
+  }
+  std::discrete_distribution<int64_t> pick(p.begin(), p.end());
+  return order[pick(rng_)];
+}
+
+}  // namespace gemma4

@@ -1,0 +1,160 @@
+// KV cache behaviour: chunked prefill and decode equal one long prefill, batching equals
+// separate runs, rewinding, and the memory rules (sliding rings, shared layers store nothing).
+#include <gtest/gtest.h>
+
+#include "../model/golden_util.h"
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "runtime/session.h"
+
+using namespace gemma4;
+using namespace gemma4::test;
+
+namespace {
+
+std::vector<int64_t> prompt45() { return golden_i64("text_prefill_45.input_ids"); }
+
+std::vector<float> row(const std::vector<float>& m, int64_t r, int64_t V) {
+  return std::vector<float>(m.begin() + r * V, m.begin() + (r + 1) * V);
+}
+
+std::vector<float> all_logits(const std::vector<int64_t>& ids) {
+  auto d = tiny_decoder();
+  KVCache cache = d->new_cache();
+  Chunk chunk{&cache, ids, {}};
+  return d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
+}
+
+// Feeds `ids` in chunks of `chunk_size`, returns the logits of every position.
+std::vector<float> chunked_logits(const std::vector<int64_t>& ids, int64_t chunk_size, int64_t slack) {
+  auto d = tiny_decoder();
+  KVCache cache = d->new_cache(slack);
+  std::vector<float> out;
+  for (size_t i = 0; i < ids.size(); i += chunk_size) {
+    const size_t n = std::min<size_t>(chunk_size, ids.size() - i);
+    Chunk chunk{&cache, std::span<const int64_t>(ids.data() + i, n), {}};
+    auto l = d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
+    out.insert(out.end(), l.begin(), l.end());
+  }
+  EXPECT_EQ(cache.length(), static_cast<int64_t>(ids.size()));
+  return out;
+}
+
+}  // namespace
+
+TEST(KVCache, ChunkedPrefillAndDecodeEqualOneLongPrefill) {
+  const auto ids = prompt45();
+  ASSERT_GT(static_cast<int64_t>(ids.size()), 2 * tiny_decoder()->config().sliding_window);
+  const auto want = all_logits(ids);
+  for (int64_t chunk : {1, 7, 20}) {
+    for (int64_t slack : {0, 64}) {
+      SCOPED_TRACE("chunk " + std::to_string(chunk) + " slack " + std::to_string(slack));
+      EXPECT_TRUE(all_close(chunked_logits(ids, chunk, slack), want, 1e-4));
+    }
+  }
+}
+
+TEST(KVCache, BatchedChunksEqualSeparateRuns) {
+  auto d = tiny_decoder();
+  const int64_t V = d->vocab_size();
+  const auto ids = prompt45();
+  const std::vector<int64_t> a(ids.begin(), ids.begin() + 30), b(ids.begin() + 5, ids.begin() + 13);
+  const auto want_a = all_logits(a), want_b = all_logits(b);
+
+  // Prefill both in one call, then decode one token each in one call.
+  KVCache ca = d->new_cache(), cb = d->new_cache();
+  std::vector<int64_t> pa(a.begin(), a.end() - 1), pb(b.begin(), b.end() - 1);
+  std::vector<Chunk> chunks = {{&ca, pa, {}}, {&cb, pb, {}}};
+  auto logits = d->forward(chunks, LogitsMode::last);
+  ASSERT_EQ(static_cast<int64_t>(logits.size()), 2 * V);
+  EXPECT_TRUE(all_close(row(logits, 0, V), row(want_a, pa.size() - 1, V), 1e-4));
+  EXPECT_TRUE(all_close(row(logits, 1, V), row(want_b, pb.size() - 1, V), 1e-4));
+
+  const int64_t ta[1] = {a.back()}, tb[1] = {b.back()};
+  std::vector<Chunk> step = {{&ca, ta, {}}, {&cb, tb, {}}};
+  logits = d->forward(step, LogitsMode::last);
+  EXPECT_TRUE(all_close(row(logits, 0, V), row(want_a, a.size() - 1, V), 1e-4));
+  EXPECT_TRUE(all_close(row(logits, 1, V), row(want_b, b.size() - 1, V), 1e-4));
+}
+
+TEST(KVCache, RejectsTwoChunksOnOneCache) {
+  auto d = tiny_decoder();
+  KVCache c = d->new_cache();
+  const int64_t t[1] = {2};
+  std::vector<Chunk> chunks = {{&c, t, {}}, {&c, t, {}}};
+  EXPECT_THROW(d->forward(chunks, LogitsMode::last), Error);
+}
+
+TEST(KVCache, TruncateThenRefeedGivesTheSameLogits) {
+  auto d = tiny_decoder();
+  const int64_t V = d->vocab_size();
+  const auto ids = prompt45();
+  const auto want = all_logits(ids);
+  Session s(d, /*sliding_slack=*/64);
+  s.prefill(std::span<const int64_t>(ids.data(), 40));
+  ASSERT_TRUE(s.rewind(25));
+  EXPECT_EQ(s.length(), 25);
+  for (size_t i = 25; i < ids.size(); ++i) {
+    auto l = s.decode(ids[i]);
+    EXPECT_TRUE(all_close(l, row(want, i, V), 1e-4)) << "position " << i;
+  }
+}
+
+TEST(KVCache, TruncateFailsWhenTheRingDroppedNeededEntries) {
+  auto d = tiny_decoder();
+  const auto ids = prompt45();
+  KVCache c = d->new_cache(/*sliding_slack=*/0);
+  Chunk chunk{&c, ids, {}};
+  d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::none);
+  EXPECT_FALSE(c.truncate(20));  // needs position 5, long gone from a 15-entry ring
+  EXPECT_EQ(c.length(), 45);
+  EXPECT_FALSE(c.truncate(46));
+  EXPECT_TRUE(c.truncate(45));
+  KVCache roomy = d->new_cache(/*sliding_slack=*/64);
+  Chunk chunk2{&roomy, ids, {}};
+  d->forward(std::span<Chunk>(&chunk2, 1), LogitsMode::none);
+  EXPECT_TRUE(roomy.truncate(20));
+  EXPECT_EQ(roomy.length(), 20);
+}
+
+TEST(KVCache, SlidingLayersDoNotGrowAndSharedLayersStoreNothing) {
+  auto d = tiny_decoder();
+  const TextConfig& cfg = d->config();
+  KVCache c = d->new_cache(8);
+  int64_t full_row_bytes = 0;
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    EXPECT_EQ(c.stores(l), !cfg.is_kv_shared(l)) << l;
+    if (c.stores(l) && cfg.layer_types[l] == LayerType::full) full_row_bytes += 2 * c.row_size(l) * 4;
+  }
+  const auto ids = prompt45();
+  auto feed = [&](size_t from, size_t to) {
+    Chunk chunk{&c, std::span<const int64_t>(ids.data() + from, to - from), {}};
+    d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::none);
+  };
+  feed(0, 25);
+  const size_t at25 = c.bytes();
+  feed(25, 45);
+  EXPECT_EQ(c.bytes() - at25, static_cast<size_t>(20 * full_row_bytes));  // only full layers grew
+}
+
+TEST(KVCache, SoftTokensReplaceEmbeddingsAndUsePadForPerLayerInputs) {
+  auto d = tiny_decoder();
+  const int64_t H = d->config().hidden_size;
+  const auto ids = prompt45();
+  std::vector<int64_t> a(ids.begin(), ids.begin() + 6);
+  // A soft token equal to the scaled embedding of the pad id at a position holding the pad id
+  // must give exactly what the pad id itself gives.
+  std::vector<float> pad_row(H);
+  kernels::dequantize_row(d->weights().embed_tokens, d->config().pad_token_id, pad_row.data());
+  for (float& v : pad_row) v *= std::sqrt(static_cast<float>(H));
+  std::vector<int64_t> with_pad = a;
+  with_pad[3] = d->config().pad_token_id;
+  std::vector<int64_t> with_placeholder = a;
+  with_placeholder[3] = 1010;  // any id: the soft token replaces it
+  KVCache c1 = d->new_cache(), c2 = d->new_cache();
+  Chunk plain{&c1, with_pad, {}};
+  Chunk soft{&c2, with_placeholder, {{3, pad_row.data()}}};
+  auto l1 = d->forward(std::span<Chunk>(&plain, 1), LogitsMode::all);
+  auto l2 = d->forward(std::span<Chunk>(&soft, 1), LogitsMode::all);
+  EXPECT_TRUE(all_close(l2, l1, 1e-5));
+}
