@@ -99,3 +99,20 @@ std::vector<AudioBlock> AudioInput::embed_bytes(const void* data, size_t size, c
 }
 
 }  // namespace gemma4
+
+namespace gemma4 {
+
+PlacedAudio place_audio_files(const std::string& model_dir, const std::vector<std::string>& files,
+                              const std::vector<int64_t>& ids) {
+  PlacedAudio out;
+  if (files.empty()) return out;
+  const AudioInput input = AudioInput::load(model_dir);
+  for (const std::string& f : files)
+    for (AudioBlock& b : input.embed_file(f)) out.blocks.push_back(std::move(b));
+  const AudioConfig& cfg = input.encoder().config();
+  check(cfg.audio_token_id >= 0, "config.json has no audio_token_id", ExitCode::unsupported);
+  out.placed = place_audio_blocks(ids, cfg.audio_token_id, out.blocks, cfg.text_hidden_size);
+  return out;
+}
+
+}  // namespace gemma4
