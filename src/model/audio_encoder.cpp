@@ -108,8 +108,9 @@ Weight bind(const TensorInfo& t, int64_t rows, int64_t cols) {
 
 struct Binder {
   const TensorStore& store;
+  const LoadOptions& options;
   Weight matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    return bind(store.require(name, {rows, cols}), rows, cols);
+    return bind_weight(store, name, rows, cols, WeightRole::linear, options);
   }
   std::vector<float> vec(const std::string& name, std::vector<int64_t> shape) const {
     return to_f32(store.require(name, shape));
@@ -191,12 +192,12 @@ int64_t audio_soft_token_count(int64_t mel_frames, int num_convs) {
 
 // ---- loading ---------------------------------------------------------------------------------
 
-AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& config) {
+AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& config, const LoadOptions& options) {
   AudioEncoder e;
   e.store_ = store;
   AudioConfig& c = e.cfg_;
   c = config;
-  const Binder b{e.store_};
+  const Binder b{e.store_, options};
   const std::string sscp = c.prefix + "subsample_conv_projection.";
   // The mel width (config.num_mel_bins, from the feature extractor) must match the projection.
   const TensorInfo& proj = e.store_.require(sscp + "input_proj_linear.weight");
@@ -215,7 +216,7 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
   e.conv1_norm_ = b.vec(sscp + "layer1.norm.weight", {c.conv_channels[1]});
   e.input_proj_ = b.matrix(sscp + "input_proj_linear.weight", c.hidden_size, proj.shape[1]);
 
-  const int64_t d = c.hidden_size, ff = 4LL * d;
+  const int64_t d = c.hidden_size, ff = 4LL * d;  // the reference's FFN width is 4 x hidden (not in config)
   const bool clip = c.use_clipped_linears;
   for (int L = 0; L < c.num_layers; ++L) {
     const std::string p = c.prefix + "layers." + std::to_string(L) + ".";

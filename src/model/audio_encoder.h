@@ -14,6 +14,7 @@
 
 #include "io/safetensors.h"
 #include "media/audio_features.h"
+#include "model/weights.h"
 #include "tensor/weight.h"
 
 namespace gemma4 {
@@ -83,8 +84,9 @@ struct AudioEncoderTrace {
 
 class AudioEncoder {
  public:
-  // Binds every audio tensor of `store` (shapes checked against `config`).
-  static AudioEncoder load(const TensorStore& store, const AudioConfig& config);
+  // Binds every audio tensor of `store` (shapes checked against `config`). The linears go
+  // through `options.converter` like the text decoder's; the small conv kernels stay as stored.
+  static AudioEncoder load(const TensorStore& store, const AudioConfig& config, const LoadOptions& options = {});
 
   const AudioConfig& config() const { return cfg_; }
 
