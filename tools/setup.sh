@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(build-essential cmake ninja-build pkg-config clang
   nlohmann-json3-dev libcpp-httplib-dev libstb-dev libsndfile1-dev libsoxr-dev libwebp-dev
-  libcurl4-openssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libcurl4-openssl-dev libssl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # node + npm build the offline test tokenizer; any install that provides the commands will do.

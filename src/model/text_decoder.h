@@ -5,6 +5,9 @@
 // batched decode is many chunks of one token each. Every matmul runs once over the rows of
 // all chunks (one pass over the weights serves every sequence); attention runs per chunk
 // against its own cache. Positions continue from each cache's length.
+//
+// `forward` is const and keeps its working memory local, so several threads may run
+// forwards at once on different caches.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -167,3 +167,42 @@ TEST(Loader, ConverterHookSeesEveryMatrix) {
   // per layer: q, o, gate, up, down, ple gate, ple projection (+ k, v when not shared); + the PLE model projection
   EXPECT_EQ(linear, 10 * 7 + 6 * 2 + 1);
 }
+
+TEST(Loader, Float32CheckpointGivesTheSameLogits) {
+  auto tensors = tiny_tensors();
+  for (auto& [name, t] : tensors) {
+    if (t.dtype != "BF16") continue;
+    std::string f32(t.bytes.size() * 2, '\0');
+    for (size_t i = 0; i < t.bytes.size() / 2; ++i) {
+      uint16_t h;
+      std::memcpy(&h, t.bytes.data() + 2 * i, 2);
+      const float v = bf16_to_f32(h);
+      std::memcpy(f32.data() + 4 * i, &v, 4);
+    }
+    t = {"F32", t.shape, f32};
+  }
+  auto d = TextDecoder::load(make_model("f32", tiny_config(), tensors));
+  EXPECT_EQ(d->weights().layers[0].q_proj.format, WeightFormat::f32);
+  const std::vector<int64_t> ids = {2, 17, 33, 400};
+  EXPECT_TRUE(all_close(logits_of(*d, ids), logits_of(*tiny_decoder(), ids), 0.0));
+}
+
+TEST(Loader, ShardedCheckpointGivesTheSameLogits) {
+  const auto tensors = tiny_tensors();
+  std::map<std::string, StoredTensor> shard[2];
+  json weight_map = json::object();
+  int i = 0;
+  for (const auto& [name, t] : tensors) {
+    const int s = i++ % 2;
+    shard[s][name] = t;
+    weight_map[name] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+  }
+  const std::string dir = temp_dir("sharded");
+  std::ofstream(dir + "/config.json") << tiny_config().dump();
+  for (int s = 0; s < 2; ++s)
+    write_safetensors(dir + "/model-0000" + std::to_string(s + 1) + "-of-00002.safetensors", shard[s]);
+  std::ofstream(dir + "/model.safetensors.index.json") << json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump();
+  auto d = TextDecoder::load(dir);
+  const std::vector<int64_t> ids = {2, 17, 33, 400};
+  EXPECT_TRUE(all_close(logits_of(*d, ids), logits_of(*tiny_decoder(), ids), 0.0));
+}
