@@ -54,9 +54,15 @@ float optional_scalar(const TensorStore& store, const std::string& name, float a
   return to_f32(*t)[0];
 }
 
+ClippedLinear unclipped(Weight w) {
+  ClippedLinear l;
+  l.weight = std::move(w);
+  return l;
+}
+
 ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, int64_t rows, int64_t cols,
                           bool clipped) {
-  ClippedLinear l{require_weight(store, prefix + ".linear.weight", rows, cols), -kInf, kInf, -kInf, kInf, {}};
+  ClippedLinear l = unclipped(require_weight(store, prefix + ".linear.weight", rows, cols));
   if (clipped) {
     l.input_min = optional_scalar(store, prefix + ".input_min", -kInf);
     l.input_max = optional_scalar(store, prefix + ".input_max", kInf);
@@ -67,26 +73,6 @@ ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, i
 }
 
 // ---- Building blocks (spec 3.1)
-
-ClippedLinear unclipped(Weight w) { return ClippedLinear{std::move(w), -kInf, kInf, -kInf, kInf, {}}; }
-
-// y = x · Wᵀ on the packed bf16 GEMM when the layer was packed (fast numerics), else exact.
-void linear(const ClippedLinear& l, const float* x, int64_t n, float* y) {
-  if (l.packed.rows > 0)
-    kernels::gemm(l.packed, x, n, y);
-  else
-    kernels::matmul(l.weight, x, n, y);
-}
-
-// y[n, out] = clamp(clamp(x, in bounds) · Wᵀ, out bounds)
-std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
-  std::vector<float> clamped(x.size());
-  for (size_t i = 0; i < x.size(); ++i) clamped[i] = std::clamp(x[i], l.input_min, l.input_max);
-  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
-  linear(l, clamped.data(), n, y.data());
-  for (float& v : y) v = std::clamp(v, l.output_min, l.output_max);
-  return y;
-}
 
 // x * (mean(x²) + eps)^-½ * w over each row of `width` values; no weight when w is null.
 // Rows are independent, so they are spread over the thread pool (same numbers either way).
@@ -236,11 +222,10 @@ VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nl
   m.embedding_projection_ =
       unclipped(require_weight(s, "model.embed_vision.embedding_projection.weight", c.text_hidden_size, D));
   if (numerics == EncoderNumerics::fast) {
-    const auto pack = [](ClippedLinear& l) { l.packed = kernels::pack_bf16(l.weight); };
-    pack(m.patch_projection_);
-    pack(m.embedding_projection_);
+    m.patch_projection_.pack();
+    m.embedding_projection_.pack();
     for (VisionLayer& l : m.layers_)
-      for (ClippedLinear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) pack(*lin);
+      for (ClippedLinear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) lin->pack();
   }
   return m;
 }
@@ -286,7 +271,7 @@ std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const
   std::vector<float> u(patches.pixel_values.size());
   for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
   std::vector<float> h(static_cast<size_t>(N * D));
-  linear(patch_projection_, u.data(), N, h.data());
+  apply_unclipped(patch_projection_, u.data(), N, h.data());
   std::vector<float> row_x(D), row_y(D);
   for (int64_t n = 0; n < N; ++n) {
     const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
@@ -440,7 +425,7 @@ std::vector<float> VisionModel::project(const std::vector<float>& pooled) const 
   const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps);
   const int64_t T = static_cast<int64_t>(pooled.size()) / D;
   std::vector<float> out(static_cast<size_t>(T * config_.text_hidden_size));
-  linear(embedding_projection_, normed.data(), T, out.data());
+  apply_unclipped(embedding_projection_, normed.data(), T, out.data());
   return out;
 }
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
-#include "kernels/gemm.h"
+#include "model/clipped_linear.h"
 #include "media/image.h"
 #include "tensor/weight.h"
 
@@ -36,20 +36,7 @@ struct VisionConfig {
   static bool present(const nlohmann::json& config);
 };
 
-// A linear layer whose input and output are clamped to stored bounds (±inf when absent).
-// `packed` holds the weight in the bf16 GEMM layout when the model was loaded for fast
-// numerics (empty otherwise).
-struct ClippedLinear {
-  Weight weight;
-  float input_min, input_max, output_min, output_max;
-  kernels::PackedBf16 packed;
-};
 
-// How the tower computes:
-//   exact: float32 activations and products throughout (the reference; matches the goldens);
-//   fast:  linears and attention products on the packed bf16 GEMM (activations rounded to
-//          bf16, float32 sums), vectorized GeGLU and softmax. See kernels/gemm.h.
-enum class EncoderNumerics { exact, fast };
 
 struct VisionLayer {
   std::vector<float> input_norm, post_attention_norm, pre_feedforward_norm, post_feedforward_norm;
@@ -95,7 +82,7 @@ class VisionModel {
   std::shared_ptr<const TensorStore> store_;
   VisionConfig config_;
   EncoderNumerics numerics_ = EncoderNumerics::exact;
-  ClippedLinear patch_projection_;  // unclipped  // [hidden, patch_size² * 3]
+  ClippedLinear patch_projection_;            // [hidden, patch_size² * 3], unclipped
   Weight position_table_;    // [2 * position_embedding_size, hidden]: x table, then y table
   std::vector<VisionLayer> layers_;
   std::vector<float> std_bias_, std_scale_;  // only when config.standardize
