@@ -9,4 +9,11 @@ namespace gemma4::kernels {
 // float32 rounding differs from std::tanh by a few ulp).
 void gelu_tanh_mul(float* gate, const float* up, int64_t n);
 
+// x[i] = x[i] · σ(x[i]) (SiLU / swish) for i < n.
+void silu(float* x, int64_t n);
+
+// Gated linear unit over rows: out[t][i] = in[t][i] · σ(in[t][width + i]) for t < rows,
+// i < width (in is [rows][2·width], out [rows][width]).
+void glu_sigmoid(const float* in, int64_t rows, int64_t width, float* out);
+
 }  // namespace gemma4::kernels

@@ -20,4 +20,33 @@ void gelu_tanh_mul_avx512(float* gate, const float* up, int64_t n) {
   }
 }
 
+namespace {
+
+__mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// a · σ(b) = a / (1 + e^(-b))
+__m512 sigmoid_mul16(__m512 a, __m512 b) {
+  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), b));
+  return _mm512_div_ps(a, _mm512_add_ps(_mm512_set1_ps(1.f), e));
+}
+
+}  // namespace
+
+void silu_avx512(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    _mm512_mask_storeu_ps(x + i, m, sigmoid_mul16(v, v));
+  }
+}
+
+void sigmoid_mul_avx512(const float* a, const float* b, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(out + i, m, sigmoid_mul16(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+  }
+}
+
 }  // namespace gemma4::kernels::detail

@@ -163,5 +163,26 @@ TEST(BatchOps, GeluTanhMulMatchesFormula) {
   }
 }
 
+TEST(BatchOps, SiluAndGluMatchFormula) {
+  const int64_t rows = 5, width = 37;
+  const std::vector<float> in = test::random_floats(rows * 2 * width, 12, 4.f);
+  for (kernels::Isa isa : test::supported_isas()) {
+    test::IsaScope scope(isa);
+    std::vector<float> silu = in, glu(static_cast<size_t>(rows * width));
+    kernels::silu(silu.data(), static_cast<int64_t>(silu.size()));
+    kernels::glu_sigmoid(in.data(), rows, width, glu.data());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const double want = in[i] / (1 + std::exp(-double(in[i])));
+      ASSERT_NEAR(silu[i], want, 1e-6 + 1e-5 * std::fabs(want)) << kernels::isa_name(isa);
+    }
+    for (int64_t t = 0; t < rows; ++t)
+      for (int64_t i = 0; i < width; ++i) {
+        const double a = in[t * 2 * width + i], b = in[t * 2 * width + width + i];
+        const double want = a / (1 + std::exp(-b));
+        ASSERT_NEAR(glu[t * width + i], want, 1e-6 + 1e-5 * std::fabs(want)) << kernels::isa_name(isa);
+      }
+  }
+}
+
 }  // namespace
 }  // namespace gemma4
