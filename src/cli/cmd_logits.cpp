@@ -6,6 +6,7 @@
 #include "media/image.h"
 #include "model/vision.h"
 #include "model/vision_prompt.h"
+#include "model/audio_input.h"
 #include "model/text_decoder.h"
 
 namespace {
@@ -23,6 +24,10 @@ int run_logits(int argc, char** argv) {
   app.add_option("--image", images,
                  "image file (repeatable): its soft tokens fill the next run of image placeholder ids in --ids");
   app.add_option("--image-tokens", image_tokens, "soft-token budget per image: 70, 140, 280, 560 or 1120");
+  std::vector<std::string> audio_files;
+  app.add_option("--audio", audio_files,
+                 "audio file whose soft tokens fill the next run of audio placeholder ids in --ids "
+                 "(repeatable, in order; a clip over 30 s fills one run per 30 s piece)");
   GEMMA4_PARSE(app, argc, argv);
 
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
@@ -46,6 +51,8 @@ int run_logits(int argc, char** argv) {
       for (int64_t t = 0; t < counts[i]; ++t)
         chunk.soft_tokens.push_back({positions[p++], &image_soft_tokens[i][t * vision.config().text_hidden_size]});
   }
+  const PlacedAudio audio = place_audio_files(model, audio_files, ids);
+  for (const PlacedSoftToken& p : audio.placed) chunk.soft_tokens.push_back({p.index, p.row});
   const std::vector<float> logits = decoder->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
   write_npy(out, logits.data(), {static_cast<int64_t>(ids.size()), decoder->vocab_size()});
   return 0;
