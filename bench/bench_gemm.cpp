@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/peak.h"
 #include "tensor/dtype.h"
 
 using namespace gemma4;
@@ -46,8 +47,9 @@ int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 2520;
   if (argc > 2) set_num_threads(std::atoi(argv[2]));
   const bool compare = argc > 3 && std::atoi(argv[3]) != 0;
-  std::printf("isa %s, threads %d, N %lld\n", kernels::isa_name(kernels::active_isa()), num_threads(),
-              static_cast<long long>(n));
+  const kernels::ComputePeak peak = kernels::measure_compute_peak();
+  std::printf("isa %s, threads %d, N %lld; one core's measured f32 FMA peak %.0f GFLOP per CPU-second\n",
+              kernels::isa_name(kernels::active_isa()), num_threads(), static_cast<long long>(n), peak.f32_flops * 1e-9);
   struct Shape {
     const char* label;
     int64_t rows, cols;

@@ -5,45 +5,19 @@
 #include <cmath>
 #include <cstdio>
 
-#include <nlohmann/json.hpp>
-
-#include "base/mapped_file.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "media/image.h"
+#include "model/encoder_agreement.h"
 #include "model/vision.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
-struct Agreement {
-  float max_abs = 0.f;
-  double cosine = 0.0;
-};
-
-Agreement compare(const std::vector<float>& got, const std::vector<float>& want) {
-  Agreement a;
-  double dot = 0, gg = 0, ww = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const float d = std::fabs(got[i] - want[i]);
-    if (!(d <= a.max_abs)) a.max_abs = std::isnan(d) ? INFINITY : d;
-    dot += double(got[i]) * want[i];
-    gg += double(got[i]) * got[i];
-    ww += double(want[i]) * want[i];
-  }
-  a.cosine = dot / std::sqrt(gg * ww);
-  return a;
-}
-
-// The bound: what a bf16-activation transformers run of the same model gives against its
-// float32 run (manifest.json tolerance_study.<case>.soft_tokens.bf16_vs_f32_max_abs, ~0.025).
-// The fast path rounds less than that run (only the inputs of the products, not every
-// intermediate), so it must stay within it.
-float bf16_bound(const std::string& case_name) {
-  const nlohmann::json manifest = nlohmann::json::parse(read_file(test::tiny_dir() + "/manifest.json"));
-  return manifest.at("tolerance_study").at(case_name).at("soft_tokens").at("bf16_vs_f32_max_abs").get<float>();
-}
+using test::Agreement;
+using test::bf16_bound;
+using test::compare;
 
 void check_fast_image(const std::string& case_name, const std::string& png) {
   static const VisionModel fast = VisionModel::load_folder(test::tiny_dir(), EncoderNumerics::fast);
