@@ -1,6 +1,7 @@
 // Audio encoder benchmark: 10 s and 30 s clips through features + audio tower + embedder.
 //
-//   bench_audio [MODEL_DIR [SECONDS ...]]   (defaults: /work/models/audio-random, 10 30)
+//   bench_audio [MODEL_DIR [SECONDS ...] [--exact]]   (defaults: /work/models/audio-random, 10 30;
+//   fast numerics unless --exact)
 //
 // Prints wall time and process CPU time (all threads): on a shared machine the CPU time
 // shows the work done even when other processes take the cores.
@@ -99,9 +100,17 @@ int main(int argc, char** argv) {
   try {
     const std::string dir = argc > 1 ? argv[1] : "/work/models/audio-random";
     if (!std::filesystem::exists(dir + "/model.safetensors")) write_random_model(dir);
-    const AudioInput in = AudioInput::load(dir);
+    // --exact: the float32 reference numerics; default: the fast ones (packed bf16 GEMM).
     std::vector<double> durations;
-    for (int i = 2; i < argc; ++i) durations.push_back(std::stod(argv[i]));
+    bool exact = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::string(argv[i]) == "--exact")
+        exact = true;
+      else
+        durations.push_back(std::stod(argv[i]));
+    }
+    const AudioInput in = AudioInput::load(dir, {}, exact ? EncoderNumerics::exact : EncoderNumerics::fast);
+    std::printf("numerics: %s\n", exact ? "exact (float32)" : "fast (bf16 GEMM)");
     if (durations.empty()) durations = {10.0, 30.0};
     in.embed_pcm(test_clip(1.0));  // touch the mapped weights once
     for (double seconds : durations) {

@@ -59,7 +59,7 @@ std::vector<PlacedSoftToken> place_audio_blocks(const std::vector<int64_t>& ids,
   return placed;
 }
 
-AudioInput AudioInput::load(const std::string& model_dir, const LoadOptions& options) {
+AudioInput AudioInput::load(const std::string& model_dir, const LoadOptions& options, EncoderNumerics numerics) {
   const std::filesystem::path dir(model_dir);
   const std::string config_path = (dir / "config.json").string();
   if (!file_exists(config_path)) throw Error("no config.json in " + model_dir, ExitCode::not_found);
@@ -68,7 +68,7 @@ AudioInput AudioInput::load(const std::string& model_dir, const LoadOptions& opt
   if (file_exists(processor_path)) in.features_ = AudioFeatureConfig::from_processor_config(read_json(processor_path));
   AudioConfig cfg = AudioConfig::from_json(read_json(config_path));
   cfg.num_mel_bins = in.features_.num_mel_bins;
-  in.encoder_ = AudioEncoder::load(TensorStore::open(model_dir), cfg, options);
+  in.encoder_ = AudioEncoder::load(TensorStore::open(model_dir), cfg, options, numerics);
   return in;
 }
 

@@ -41,7 +41,8 @@ class AudioInput {
  public:
   // Reads config.json, processor_config.json (feature extractor; Gemma 4 defaults when the
   // folder has none) and the audio weights of a model folder.
-  static AudioInput load(const std::string& model_dir, const LoadOptions& options = {});
+  static AudioInput load(const std::string& model_dir, const LoadOptions& options = {},
+                         EncoderNumerics numerics = EncoderNumerics::exact);
 
   const AudioFeatureConfig& features() const { return features_; }
   const AudioEncoder& encoder() const { return encoder_; }
