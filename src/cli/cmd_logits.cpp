@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/speed_options.h"
 #include "io/npy.h"
 #include "model/text_decoder.h"
 
@@ -15,10 +16,12 @@ int run_logits(int argc, char** argv) {
   app.add_option("--model", model, "model folder")->required();
   app.add_option("--ids", ids_text, "comma-separated token ids, e.g. 2,17,33")->required();
   app.add_option("--out", out, "output .npy file")->required();
+  cli::SpeedOptions speed;
+  cli::add_speed_options(app, speed, "bf16");
   GEMMA4_PARSE(app, argc, argv);
 
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
-  auto decoder = TextDecoder::load(model);
+  auto decoder = TextDecoder::load(model, speed.apply());
   KVCache cache = decoder->new_cache();
   Chunk chunk{&cache, ids, {}};
   const std::vector<float> logits = decoder->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);

@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include "base/error.h"
+#include "kernels/matmul.h"
 
 namespace gemma4 {
 namespace {
@@ -19,6 +20,31 @@ WeightFormat format_of(const TensorInfo& t) {
 
 }  // namespace
 
+WeightFormat parse_weights_flag(const std::string& name) {
+  if (name == "bf16") return WeightFormat::bf16;
+  if (name == "q8" || name == "q8_0") return WeightFormat::q8_0;
+  if (name == "q4" || name == "q4_0") return WeightFormat::q4_0;
+  throw Error("unknown weight format '" + name + "' (expected bf16, q8 or q4)", ExitCode::usage);
+}
+
+std::string weights_flag_name(WeightFormat requested) {
+  switch (requested) {
+    case WeightFormat::q8_0: return "q8";
+    case WeightFormat::q4_0: return "q4";
+    default: return weight_format_name(requested);
+  }
+}
+
+WeightConverter runtime_weight_converter(WeightFormat requested) {
+  return [requested](const Weight& stored, WeightRole role) {
+    if (role == WeightRole::gather_table) return stored;  // only a few rows are read per token
+    // bf16 means "as stored": a float checkpoint keeps its exact (reference) numbers.
+    if (requested == WeightFormat::bf16 && !is_block_quantized(stored.format)) return stored;
+    const WeightFormat target = kernels::runtime_format(requested, stored.rows, stored.cols);
+    return target == stored.format ? stored : kernels::convert_weight(stored, target);
+  };
+}
+
 Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols, WeightRole role,
                    const LoadOptions& options) {
   const TensorInfo& t = store.require(name, {rows, cols});
@@ -28,7 +54,11 @@ Weight bind_weight(const TensorStore& store, const std::string& name, int64_t ro
   w.cols = cols;
   w.data = t.data;
   w.name = name;
-  if (options.converter) w = options.converter(w, role);
+  if (options.converter) {
+    w = options.converter(w, role);
+  } else if (options.weights) {
+    w = runtime_weight_converter(*options.weights)(w, role);
+  }
   return w;
 }
 
