@@ -17,7 +17,19 @@ using namespace gemma4::test;
 
 namespace {
 
-constexpr double Q8_BOUND_L2 = 1.0, Q8_BOUND_TOP1 = 0.0, Q4_BOUND_L2 = 1.0, Q4_BOUND_TOP1 = 0.0;
+// Bounds. One quantized matmul loses about 0.7% (q8: int8 weights and activations) and 8% (q4)
+// relative L2 on this model's matrices (tests/kernels/test_quantized_checkpoint.cpp: bounds 1% /
+// 10%). A decoder layer chains two or three of them, so its output is held to twice that.
+// The tiny model has random weights and is chaotic: the goldens' tolerance_study shows that
+// merely rounding activations to bf16 (~0.3% per op) moves its logits by up to 2.8 (std 4)
+// and keeps only 80-95% of the argmaxes. Measured here: q8 16% logit error, 90% top-1
+// (the bf16 study's range), q4 88% error, 11% top-1 (100x chance, 1/1024): after ten layers q4's
+// 8% per matmul has decorrelated most logits, so for q4 the first-layer bound is the sharp
+// check and the logit bounds only say "still correlated with the float32 path" (uncorrelated
+// logits of the same scale give a relative error of 1.41).
+constexpr double Q8_BOUND_LAYER0 = 0.02, Q4_BOUND_LAYER0 = 0.20;
+constexpr double Q8_BOUND_L2 = 0.30, Q8_BOUND_TOP1 = 0.75;
+constexpr double Q4_BOUND_L2 = 1.10, Q4_BOUND_TOP1 = 0.05;
 
 struct Agreement {
   double relative_l2 = 0;  // ||q - ref|| / ||ref|| over all logits
@@ -64,6 +76,29 @@ std::shared_ptr<TextDecoder> load_tiny(WeightFormat requested) {
   return TextDecoder::load(tiny_dir(), options);
 }
 
+// Relative L2 error of the first decoder layer's output (text_prefill_45): one layer of
+// quantized matmuls, before the random model's depth amplifies the difference.
+double first_layer_error(const TextDecoder& quantized) {
+  const auto ids = golden_i64(manifest_case("text_prefill_45")["inputs"]["input_ids"]["tensor"]);
+  auto layer0 = [&](const TextDecoder& d) {
+    std::vector<float> out;
+    KVCache cache = d.new_cache();
+    Chunk chunk{&cache, ids, {}};
+    d.forward(std::span<Chunk>(&chunk, 1), LogitsMode::none,
+              [&](const std::string& name, const float* data, const std::vector<int64_t>& shape) {
+                if (name == "layer_output.0") out.assign(data, data + shape[0] * shape[1]);
+              });
+    return out;
+  };
+  const auto want = layer0(*tiny_decoder()), got = layer0(quantized);
+  double err2 = 0, ref2 = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err2 += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    ref2 += double(want[i]) * want[i];
+  }
+  return std::sqrt(err2 / ref2);
+}
+
 void report(const char* format, const Agreement& a) {
   std::printf("[ %s ] logits relative L2 %.5f, top-1 agreement %.3f over %lld positions\n", format, a.relative_l2,
               a.top1, static_cast<long long>(a.positions));
@@ -81,15 +116,23 @@ TEST(QuantizedModel, Bf16IsTheReferencePath) {
 }
 
 TEST(QuantizedModel, Q8StaysCloseToFloat32) {
-  const Agreement a = compare_with_float32(*load_tiny(WeightFormat::q8_0));
+  const auto d = load_tiny(WeightFormat::q8_0);
+  const Agreement a = compare_with_float32(*d);
   report("q8", a);
+  const double layer0 = first_layer_error(*d);
+  std::printf("[ q8 ] layer 0 output relative L2 %.5f\n", layer0);
+  EXPECT_LT(layer0, Q8_BOUND_LAYER0);
   EXPECT_LT(a.relative_l2, Q8_BOUND_L2);
   EXPECT_GE(a.top1, Q8_BOUND_TOP1);
 }
 
 TEST(QuantizedModel, Q4StaysCloseToFloat32) {
-  const Agreement a = compare_with_float32(*load_tiny(WeightFormat::q4_0));
+  const auto d = load_tiny(WeightFormat::q4_0);
+  const Agreement a = compare_with_float32(*d);
   report("q4", a);
+  const double layer0 = first_layer_error(*d);
+  std::printf("[ q4 ] layer 0 output relative L2 %.5f\n", layer0);
+  EXPECT_LT(layer0, Q4_BOUND_LAYER0);
   EXPECT_LT(a.relative_l2, Q4_BOUND_L2);
   EXPECT_GE(a.top1, Q4_BOUND_TOP1);
 }
