@@ -77,7 +77,8 @@ double measure_bandwidth_in_child(int threads) {
 // head included) plus the rows gathered from the embedding tables.
 int64_t weight_bytes_per_token(const TextDecoder& d) {
   const TextWeights& w = d.weights();
-  int64_t bytes = w.per_layer_model_projection.total_bytes() + w.embed_tokens.total_bytes();
+  const Weight& head = w.lm_head.empty() ? w.embed_tokens : w.lm_head;
+  int64_t bytes = w.per_layer_model_projection.total_bytes() + head.total_bytes();
   bytes += w.embed_tokens.row_bytes() + w.embed_tokens_per_layer.row_bytes();
   for (const DecoderLayerWeights& l : w.layers)
     for (const Weight* m : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj,

@@ -269,7 +269,8 @@ std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMod
   if (mode == LogitsMode::none) return {};
   const int64_t m = static_cast<int64_t>(y.size()) / H;
   std::vector<float> logits(m * V);
-  kernels::matmul(weights_.embed_tokens, y.data(), m, logits.data());  // tied LM head, unscaled
+  const Weight& head = weights_.lm_head.empty() ? weights_.embed_tokens : weights_.lm_head;
+  kernels::matmul(head, y.data(), m, logits.data());  // tied LM head, unscaled
   if (c.final_logit_softcapping > 0)
     kernels::softcap(logits.data(), m * V, static_cast<float>(c.final_logit_softcapping));
   return logits;

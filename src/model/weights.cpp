@@ -45,6 +45,16 @@ WeightConverter runtime_weight_converter(WeightFormat requested) {
   };
 }
 
+namespace {
+
+Weight convert_for_role(const Weight& stored, WeightRole role, const LoadOptions& options) {
+  if (options.converter) return options.converter(stored, role);
+  if (options.weights) return runtime_weight_converter(*options.weights)(stored, role);
+  return stored;
+}
+
+}  // namespace
+
 Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols, WeightRole role,
                    const LoadOptions& options) {
   const TensorInfo& t = store.require(name, {rows, cols});
@@ -54,12 +64,7 @@ Weight bind_weight(const TensorStore& store, const std::string& name, int64_t ro
   w.cols = cols;
   w.data = t.data;
   w.name = name;
-  if (options.converter) {
-    w = options.converter(w, role);
-  } else if (options.weights) {
-    w = runtime_weight_converter(*options.weights)(w, role);
-  }
-  return w;
+  return convert_for_role(w, role, options);
 }
 
 std::vector<float> read_vector(const TensorStore& store, const std::string& name, int64_t n) {
@@ -73,7 +78,9 @@ TextWeights bind_text_weights(const TensorStore& store, const ModelConfig& confi
   const std::string& p = config.text_tensor_prefix;
   const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, L = c.num_layers;
   TextWeights w;
-  w.embed_tokens = bind_weight(store, p + "embed_tokens.weight", c.vocab_size, H, WeightRole::token_embedding, options);
+  w.embed_tokens = bind_weight(store, p + "embed_tokens.weight", c.vocab_size, H);
+  w.lm_head = convert_for_role(w.embed_tokens, WeightRole::token_embedding, options);
+  if (w.lm_head.data == w.embed_tokens.data) w.lm_head = Weight{};  // not converted: one weight serves both
   w.embed_tokens_per_layer = bind_weight(store, p + "embed_tokens_per_layer.weight", c.vocab_size_per_layer_input,
                                          L * P, WeightRole::gather_table, options);
   w.per_layer_model_projection =

@@ -65,7 +65,11 @@ struct DecoderLayerWeights {
 };
 
 struct TextWeights {
-  Weight embed_tokens;            // [vocab, H], also the tied LM head
+  Weight embed_tokens;            // [vocab, H] as stored: rows gathered for the input ids
+  // [vocab, H]: the same tied matrix in the format the LM head multiplies in (LoadOptions);
+  // empty means embed_tokens. Lookups keep the stored rows: no quantization error enters the
+  // residual stream there, and a gathered row costs no bandwidth.
+  Weight lm_head;
   Weight embed_tokens_per_layer;  // [vocab_per_layer, L·P], gathered only
   Weight per_layer_model_projection;  // [L·P, H]
   std::vector<float> per_layer_projection_norm;  // [P]

@@ -142,8 +142,11 @@ TEST(QuantizedModel, ConvertsMatricesAndKeepsThePerLayerTableMapped) {
   const auto d = load_tiny(WeightFormat::q4_0);
   const TextWeights& w = d->weights();
   const TextWeights& stored = tiny_decoder()->weights();
-  EXPECT_EQ(w.embed_tokens.format, kernels::runtime_format(WeightFormat::q4_0, w.embed_tokens.rows, w.embed_tokens.cols));
-  EXPECT_TRUE(is_block_quantized(w.embed_tokens.format));
+  EXPECT_EQ(w.lm_head.format, kernels::runtime_format(WeightFormat::q4_0, w.lm_head.rows, w.lm_head.cols));
+  EXPECT_TRUE(is_block_quantized(w.lm_head.format));
+  EXPECT_EQ(w.embed_tokens.format, stored.embed_tokens.format);  // lookups read the stored rows
+  EXPECT_EQ(w.embed_tokens.owner, nullptr);
+  EXPECT_TRUE(tiny_decoder()->weights().lm_head.empty());  // as stored: one weight serves both
   EXPECT_TRUE(is_block_quantized(w.layers[0].q_proj.format));
   EXPECT_EQ(w.embed_tokens_per_layer.format, stored.embed_tokens_per_layer.format);
   EXPECT_EQ(w.embed_tokens_per_layer.owner, nullptr);  // not copied: points into the mapping
