@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "kernels/matmul_internal.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
 
@@ -111,5 +112,31 @@ TEST(VectorOps, AttendQueryMatchesSoftmaxOfDots) {
         EXPECT_LT(relative_l2(got, want), 1e-5);
       }
     }
+  }
+}
+
+// The int8 activations every quantized matmul consumes are the same bits on every ISA
+// (the AVX-512 quantizer against the scalar one), including zero blocks and ±127 clamping.
+TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
+  const int64_t n = 5, cols = 32 * 37;
+  auto x = random_floats(n * cols, 11, 3.f);
+  for (int64_t i = 0; i < 32; ++i) x[64 + i] = 0.f;  // an all-zero block
+  x[200] = 1e6f;                                      // one huge value in its block
+  // A block with amax 127 (scale exactly 1) holding exact ties: round half to even.
+  x[320] = 127.f;
+  x[321] = 0.5f;
+  x[322] = 1.5f;
+  x[323] = -2.5f;
+  std::vector<kernels::detail::QuantizedActs> results;
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    kernels::detail::QuantizedActs qa;
+    kernels::detail::quantize_activations(x.data(), n, cols, qa);
+    results.push_back(qa);
+  }
+  for (size_t i = 1; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].qs, results[0].qs);
+    EXPECT_EQ(results[i].d8, results[0].d8);
+    EXPECT_EQ(results[i].sum8, results[0].sum8);
   }
 }
