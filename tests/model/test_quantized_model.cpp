@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "golden_util.h"
+#include "kernels/kernel_test_util.h"
 #include "kernels/matmul.h"
 
 using namespace gemma4;
@@ -193,4 +194,30 @@ TEST(QuantizedModel, BenchReportsEveryFigure) {
   EXPECT_GE(j["peak_rss_bytes"].get<double>(), j["peak_anon_bytes"].get<double>());
   // The model's matrices at 4.5 bits plus two gathered table rows, below its bf16 size.
   EXPECT_LT(j["weight_bytes_per_token"].get<double>(), 2.0 * 1024 * 1024);
+}
+
+// Batched decode with quantized weights (the server's case: several one-token chunks in one
+// forward, one pass over the weights) gives each sequence the logits it gets alone.
+TEST(QuantizedModel, BatchedDecodeEqualsSeparateDecode) {
+  const auto d = load_tiny(WeightFormat::q4_0);
+  const std::vector<std::vector<int64_t>> prompts = {{2, 17, 33}, {2, 500, 7, 9, 11}, {2, 3}};
+  const std::vector<int64_t> next = {40, 41, 42};
+  std::vector<KVCache> caches;
+  for (size_t i = 0; i < prompts.size(); ++i) caches.push_back(d->new_cache());
+  std::vector<Chunk> chunks;
+  for (size_t i = 0; i < prompts.size(); ++i) chunks.push_back(Chunk{&caches[i], prompts[i], {}});
+  d->forward(chunks, LogitsMode::none);
+  for (size_t i = 0; i < prompts.size(); ++i) chunks[i] = Chunk{&caches[i], std::span<const int64_t>(&next[i], 1), {}};
+  const auto batched = d->forward(chunks, LogitsMode::last);
+  const int64_t V = d->vocab_size();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    KVCache alone = d->new_cache();
+    std::vector<int64_t> ids = prompts[i];
+    ids.push_back(next[i]);
+    Chunk chunk{&alone, ids, {}};
+    const auto want = d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::last);
+    const std::vector<float> got(batched.begin() + i * V, batched.begin() + (i + 1) * V);
+    // Same int8 activations per row; only float summation order may differ between tile sizes.
+    EXPECT_LT(test::relative_l2(got, want), 1e-5) << "sequence " << i;
+  }
 }
