@@ -38,7 +38,12 @@ const VectorOps& scalar_vector_ops() {
 namespace {
 
 const detail::VectorOps& active_ops() {
-  return active_isa() == Isa::avx512 ? detail::avx512_vector_ops() : detail::scalar_vector_ops();
+  switch (active_isa()) {
+    case Isa::avx512: return detail::avx512_vector_ops();
+    case Isa::avx2: return detail::avx2_vector_ops();
+    case Isa::scalar: break;
+  }
+  return detail::scalar_vector_ops();
 }
 
 // Elementwise work below this many values runs on the calling thread.

@@ -15,6 +15,7 @@ struct VectorOps {
 };
 
 const VectorOps& scalar_vector_ops();
+const VectorOps& avx2_vector_ops();
 const VectorOps& avx512_vector_ops();
 
 }  // namespace gemma4::kernels::detail
