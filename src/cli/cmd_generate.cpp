@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/speed_options.h"
 #include "runtime/session.h"
 
 namespace {
@@ -40,6 +41,8 @@ int run_generate(int argc, char** argv) {
   app.add_option("--top-p", options.sampling.top_p, "nucleus sampling mass");
   app.add_option("--seed", options.sampling.seed, "random seed for sampling");
   app.add_flag("--ignore-eos", options.ignore_eos, "do not stop at the model's stop ids");
+  cli::SpeedOptions speed;
+  cli::add_speed_options(app, speed, "bf16");
   bool timing = false;
   app.add_flag("--timing", timing, "print load / prefill / decode times to stderr");
   GEMMA4_PARSE(app, argc, argv);
@@ -49,7 +52,7 @@ int run_generate(int argc, char** argv) {
   using clock = std::chrono::steady_clock;
   auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
   const auto t_load = clock::now();
-  Session session(TextDecoder::load(model));
+  Session session(TextDecoder::load(model, speed.apply()));
   const double load_s = seconds_since(t_load);
   // Time the prefill (up to the first token) apart from the decode steps that follow.
   auto t_step = clock::now();

@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/speed_options.h"
 #include "io/npy.h"
 #include "media/image.h"
 #include "model/vision.h"
@@ -28,10 +29,12 @@ int run_logits(int argc, char** argv) {
   app.add_option("--audio", audio_files,
                  "audio file whose soft tokens fill the next run of audio placeholder ids in --ids "
                  "(repeatable, in order; a clip over 30 s fills one run per 30 s piece)");
+  cli::SpeedOptions speed;
+  cli::add_speed_options(app, speed, "bf16");
   GEMMA4_PARSE(app, argc, argv);
 
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
-  auto decoder = TextDecoder::load(model);
+  auto decoder = TextDecoder::load(model, speed.apply());
   KVCache cache = decoder->new_cache();
   Chunk chunk{&cache, ids, {}};
   // Images: encode each, then scatter the soft tokens over the placeholder ids in order.

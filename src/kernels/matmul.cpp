@@ -37,7 +37,13 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
   qa.d8.resize(static_cast<size_t>(n * qa.blocks * 8));
   qa.sum8.resize(static_cast<size_t>(n * qa.blocks * 8));
   const int64_t blocks = qa.blocks;
+  const bool avx512 = active_isa() == Isa::avx512;
   auto quantize_token = [&](int64_t t) {
+    if (avx512) {
+      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * cols, qa.d8.data() + t * blocks * 8,
+                                     qa.sum8.data() + t * blocks * 8);
+      return;
+    }
     for (int64_t b = 0; b < blocks; ++b) {
       const float* xb = x + t * cols + b * kQK;
       float amax = 0.f;

@@ -74,4 +74,28 @@ bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat targ
   }
 }
 
+void quantize_activation_row_avx512(const float* x, int64_t cols, int8_t* q, float* d8, int32_t* sum8) {
+  const __m512 lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f);
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.f;
+    const float id = d != 0.f ? 127.f / amax : 0.f;
+    const __m512 vid = _mm512_set1_ps(id);
+    // x·id rounded to nearest even (the reference's 1.5·2^23 trick), clamped to ±127.
+    auto quantize = [&](__m512 v) {
+      const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(v, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      return _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, r)));
+    };
+    const __m512i q0 = quantize(v0), q1 = quantize(v1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtepi32_epi8(q1));
+    const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    for (int k = 0; k < 8; ++k) {
+      d8[b * 8 + k] = d;
+      sum8[b * 8 + k] = sum;
+    }
+  }
+}
+
 }  // namespace gemma4::kernels::detail

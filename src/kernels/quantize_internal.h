@@ -11,4 +11,9 @@ namespace gemma4::kernels::detail {
 // fast path here (the caller then uses the reference quantizer).
 bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat target, void* out);
 
+// Quantizes one float32 activation row of `cols` (a multiple of 32) per 32-block as
+// quantize_activations() does, bit-identically: q[cols], and per block its scale d and the sum
+// of its int8 values, each written 8 times (d8, sum8: [cols / 32][8]).
+void quantize_activation_row_avx512(const float* x, int64_t cols, int8_t* q, float* d8, int32_t* sum8);
+
 }  // namespace gemma4::kernels::detail

@@ -1,6 +1,12 @@
 #include "model/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "base/error.h"
+#include "kernels/matmul.h"
 
 namespace gemma4 {
 namespace {
@@ -19,6 +25,55 @@ WeightFormat format_of(const TensorInfo& t) {
 
 }  // namespace
 
+WeightFormat parse_weights_flag(const std::string& name) {
+  if (name == "bf16") return WeightFormat::bf16;
+  if (name == "q8" || name == "q8_0") return WeightFormat::q8_0;
+  if (name == "q4" || name == "q4_0") return WeightFormat::q4_0;
+  throw Error("unknown weight format '" + name + "' (expected bf16, q8 or q4)", ExitCode::usage);
+}
+
+std::string weights_flag_name(WeightFormat requested) {
+  switch (requested) {
+    case WeightFormat::q8_0: return "q8";
+    case WeightFormat::q4_0: return "q4";
+    default: return weight_format_name(requested);
+  }
+}
+
+WeightConverter runtime_weight_converter(WeightFormat requested) {
+  return [requested](const Weight& stored, WeightRole role) {
+    if (role == WeightRole::gather_table) return stored;  // only a few rows are read per token
+    // bf16 means "as stored": a float checkpoint keeps its exact (reference) numbers.
+    if (requested == WeightFormat::bf16 && !is_block_quantized(stored.format)) return stored;
+    const WeightFormat target = kernels::runtime_format(requested, stored.rows, stored.cols);
+    return target == stored.format ? stored : kernels::convert_weight(stored, target);
+  };
+}
+
+namespace {
+
+// Drops the resident pages of a stored tensor that was just converted: TensorStore maps the
+// files read-only and private, so the pages come back from the page cache if the tensor is
+// read again (the tied embedding's rows are). Without this, converting a 10 GB checkpoint
+// leaves every converted page counted in the process's RSS.
+void release_stored_pages(const Weight& stored) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(stored.data);
+  const uintptr_t first = (begin + page - 1) / page * page;  // whole pages inside the tensor only
+  const uintptr_t last = (begin + static_cast<uintptr_t>(stored.total_bytes())) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+Weight convert_for_role(const Weight& stored, WeightRole role, const LoadOptions& options) {
+  if (options.converter) return options.converter(stored, role);
+  if (!options.weights) return stored;
+  Weight converted = runtime_weight_converter(*options.weights)(stored, role);
+  if (converted.data != stored.data) release_stored_pages(stored);
+  return converted;
+}
+
+}  // namespace
+
 Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols, WeightRole role,
                    const LoadOptions& options) {
   const TensorInfo& t = store.require(name, {rows, cols});
@@ -28,8 +83,7 @@ Weight bind_weight(const TensorStore& store, const std::string& name, int64_t ro
   w.cols = cols;
   w.data = t.data;
   w.name = name;
-  if (options.converter) w = options.converter(w, role);
-  return w;
+  return convert_for_role(w, role, options);
 }
 
 std::vector<float> read_vector(const TensorStore& store, const std::string& name, int64_t n) {
@@ -43,7 +97,9 @@ TextWeights bind_text_weights(const TensorStore& store, const ModelConfig& confi
   const std::string& p = config.text_tensor_prefix;
   const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, L = c.num_layers;
   TextWeights w;
-  w.embed_tokens = bind_weight(store, p + "embed_tokens.weight", c.vocab_size, H, WeightRole::token_embedding, options);
+  w.embed_tokens = bind_weight(store, p + "embed_tokens.weight", c.vocab_size, H);
+  w.lm_head = convert_for_role(w.embed_tokens, WeightRole::token_embedding, options);
+  if (w.lm_head.data == w.embed_tokens.data) w.lm_head = Weight{};  // not converted: one weight serves both
   w.embed_tokens_per_layer = bind_weight(store, p + "embed_tokens_per_layer.weight", c.vocab_size_per_layer_input,
                                          L * P, WeightRole::gather_table, options);
   w.per_layer_model_projection =

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,22 @@ enum class WeightRole {
 using WeightConverter = std::function<Weight(const Weight& stored, WeightRole role)>;
 
 struct LoadOptions {
-  WeightConverter converter;  // empty: use every tensor as stored
+  WeightConverter converter;  // empty: use every tensor as stored (unless `weights` is set)
+  // The numerics to run the matrices in (--weights): bf16 | q8_0 | q4_0, loaded in the layout the
+  // active ISA multiplies fastest (kernels::runtime_format). Linears and the tied LM head are
+  // converted at load; the per-layer embedding table stays mapped as stored. Unset: as stored
+  // (the float32 reference path the goldens test). Ignored when `converter` is set.
+  std::optional<WeightFormat> weights;
 };
+
+// "bf16" | "q8" | "q4" (also "q8_0" / "q4_0") -> the format; anything else: Error (usage).
+WeightFormat parse_weights_flag(const std::string& name);
+// The name parse_weights_flag() reads back ("bf16", "q8", "q4").
+std::string weights_flag_name(WeightFormat requested);
+
+// A converter that loads linears and the tied embedding in `requested` numerics (see
+// LoadOptions::weights) and keeps gather-only tables as stored.
+WeightConverter runtime_weight_converter(WeightFormat requested);
 
 // Binds tensor `name` as a [rows, cols] matrix. Throws a clear Error (file, tensor, expected
 // vs found) if it is missing, has another shape, or is not a float type.
@@ -50,7 +65,11 @@ struct DecoderLayerWeights {
 };
 
 struct TextWeights {
-  Weight embed_tokens;            // [vocab, H], also the tied LM head
+  Weight embed_tokens;            // [vocab, H] as stored: rows gathered for the input ids
+  // [vocab, H]: the same tied matrix in the format the LM head multiplies in (LoadOptions);
+  // empty means embed_tokens. Lookups keep the stored rows: no quantization error enters the
+  // residual stream there, and a gathered row costs no bandwidth.
+  Weight lm_head;
   Weight embed_tokens_per_layer;  // [vocab_per_layer, L·P], gathered only
   Weight per_layer_model_projection;  // [L·P, H]
   std::vector<float> per_layer_projection_norm;  // [P]
