@@ -13,6 +13,7 @@
 #include "base/thread_pool.h"
 #include "kernels/attention_long.h"
 #include "kernels/batch_ops.h"
+#include "kernels/vector_ops.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {

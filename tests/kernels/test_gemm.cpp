@@ -7,6 +7,7 @@
 
 #include "kernels/attention_long.h"
 #include "kernels/batch_ops.h"
+#include "kernels/vector_ops.h"
 #include "kernels/gemm.h"
 #include "kernels/kernel_test_util.h"
 
