@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "base/thread_pool.h"
 #include "runtime/session.h"
 
 namespace {
@@ -31,7 +32,7 @@ int run_generate(int argc, char** argv) {
   std::string model, ids_text;
   GenerateOptions options;
   bool greedy = false;
-  app.add_option("--model", model, "model folder")->required();
+  app.add_option("--model", model, "model folder or .gguf file")->required();
   app.add_option("--ids", ids_text, "comma-separated prompt token ids, e.g. 2,17,33")->required();
   app.add_option("--max-tokens", options.max_tokens, "most tokens to generate")->check(CLI::NonNegativeNumber);
   app.add_flag("--greedy", greedy, "argmax decoding (the default unless --temperature is given)");
@@ -42,7 +43,10 @@ int run_generate(int argc, char** argv) {
   app.add_flag("--ignore-eos", options.ignore_eos, "do not stop at the model's stop ids");
   bool timing = false;
   app.add_flag("--timing", timing, "print load / prefill / decode times to stderr");
+  int threads = 0;
+  app.add_option("--threads", threads, "worker threads (default: all hardware threads)")->check(CLI::NonNegativeNumber);
   GEMMA4_PARSE(app, argc, argv);
+  if (threads > 0) set_num_threads(threads);
 
   options.sampling.greedy = greedy || temperature->count() == 0;
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
