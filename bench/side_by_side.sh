@@ -4,8 +4,9 @@
 # Writes full-size GGUFs of a Hugging Face Gemma 4 folder (default: the random-weight E2B at
 # /work/models/e2b-random) with `gemma4 quantize` (once; reused while newer than the folder),
 # then, for each type, runs llama.cpp (node-llama-cpp 3.22.1, tools/llama_parity/llama_bench.mjs)
-# and `gemma4 generate --timing` on the same file with the same threads, prompt (BOS then ids
-# 10, 11, ...) and number of generated tokens, and prints both speeds and gemma4 / llama.cpp.
+# and `gemma4 bench` on the same file with the same threads, prompt length and number of
+# generated tokens, and prints both speeds and gemma4 / llama.cpp. (gemma4's CPU-time estimate,
+# its speed if the cores were its own, is printed too: on a shared machine it is the steadier.)
 #
 # Usage: bench/side_by_side.sh [GEMMA4_BINARY=build/gemma4] [MODEL_DIR=/work/models/e2b-random]
 # Environment: THREADS (2), PROMPT (128 tokens), GEN (32 tokens), REPEATS (3; best run of each
@@ -33,23 +34,22 @@ if [[ ! -f $GEMMA4_LLAMA_NPM_DIR/node_modules/node-llama-cpp/package.json ]]; th
 fi
 mkdir -p "$WORK"
 
-# The prompt llama_bench.mjs evaluates: BOS (2), then 10 + (i mod 200).
-IDS=$(node -e "const P=$PROMPT; console.log([2, ...Array.from({length: P - 1}, (_, i) => 10 + (i % 200))].join(','))")
-
-# gemma4: best of REPEATS runs; one JSON line like llama_bench.mjs's.
+# gemma4 bench: best of REPEATS runs, as one JSON line. llama_bench.mjs times the prefill (which
+# yields the first token) and GEN - 1 decode steps; `gemma4 bench -n` counts decode steps after
+# the prefill, so it gets GEN - 1 too. (Its prompt ids are random; speed does not depend on them.)
 gemma4_bench() {
-  local gguf=$1 best_p=0 best_d=0 line p d
+  local gguf=$1 best_p=0 best_d=0 best_pc=0 best_dc=0 line
   for ((r = 0; r < REPEATS; ++r)); do
-    line=$("$GEMMA4" generate --model "$gguf" --ids "$IDS" --max-tokens "$GEN" --ignore-eos --greedy --timing \
-             --threads "$THREADS" 2>&1 >/dev/null | grep '^load ')
-    # "load L s; prefill P tokens X s; decode N tokens Y s (Z tokens/s)"
-    p=$(awk -v n="$PROMPT" '{for (i = 1; i <= NF; ++i) if ($i == "prefill") { print n / $(i + 3); exit }}' <<<"$line")
-    d=$(sed -E 's/.*\(([0-9.]+) tokens\/s\).*/\1/' <<<"$line")
+    line=$("$GEMMA4" bench --model "$gguf" -p "$PROMPT" -n $((GEN - 1)) --threads "$THREADS" --json | tail -n 1)
     echo "  gemma4 run $((r + 1)): $line" >&2
+    read -r p d pc dc < <(node -e 'const j = JSON.parse(process.argv[1]);
+      console.log(j.prompt_tokens_per_s, j.gen_tokens_per_s, j.prompt_tokens_per_s_cpu, j.gen_tokens_per_s_cpu)' "$line")
     best_p=$(awk -v a="$best_p" -v b="$p" 'BEGIN { print (b > a ? b : a) }')
     best_d=$(awk -v a="$best_d" -v b="$d" 'BEGIN { print (b > a ? b : a) }')
+    best_pc=$(awk -v a="$best_pc" -v b="$pc" 'BEGIN { print (b > a ? b : a) }')
+    best_dc=$(awk -v a="$best_dc" -v b="$dc" 'BEGIN { print (b > a ? b : a) }')
   done
-  echo "{\"prefill_tok_s\": $best_p, \"decode_tok_s\": $best_d}"
+  echo "{\"prefill_tok_s\": $best_p, \"decode_tok_s\": $best_d, \"prefill_tok_s_cpu\": $best_pc, \"decode_tok_s_cpu\": $best_dc}"
 }
 
 json_field() { node -e "console.log(JSON.parse(process.argv[1])[process.argv[2]])" "$1" "$2"; }
@@ -68,13 +68,14 @@ for type in $TYPES; do
   llama=$(node "$ROOT/tools/llama_parity/llama_bench.mjs" "$gguf" "$PROMPT" "$GEN" "$THREADS" "$REPEATS" | tail -n 1)
   echo "[$type] gemma4" >&2
   ours=$(gemma4_bench "$gguf")
-  RESULTS+=("$type $(json_field "$llama" prefill_tok_s) $(json_field "$llama" decode_tok_s) $(json_field "$ours" prefill_tok_s) $(json_field "$ours" decode_tok_s)")
+  RESULTS+=("$type $(json_field "$llama" prefill_tok_s) $(json_field "$llama" decode_tok_s) $(json_field "$ours" prefill_tok_s) $(json_field "$ours" decode_tok_s) $(json_field "$ours" prefill_tok_s_cpu) $(json_field "$ours" decode_tok_s_cpu)")
 done
 
 echo
-printf '%-6s | %-28s | %-28s | %s\n' type "prefill tok/s (llama / ours)" "decode tok/s (llama / ours)" "ratio ours/llama (prefill, decode)"
+printf '%-6s | %-28s | %-28s | %-22s | %s\n' type "prefill tok/s (llama / ours)" "decode tok/s (llama / ours)" \
+  "ours/llama (prefill, decode)" "ours, CPU-time estimate (prefill, decode)"
 for row in "${RESULTS[@]}"; do
-  read -r type lp ld op od <<<"$row"
-  awk -v t="$type" -v lp="$lp" -v ld="$ld" -v op="$op" -v od="$od" 'BEGIN {
-    printf "%-6s | %12.2f / %-13.2f | %12.2f / %-13.2f | %.2fx, %.2fx\n", t, lp, op, ld, od, op / lp, od / ld }'
+  read -r type lp ld op od opc odc <<<"$row"
+  awk -v t="$type" -v lp="$lp" -v ld="$ld" -v op="$op" -v od="$od" -v opc="$opc" -v odc="$odc" 'BEGIN {
+    printf "%-6s | %12.2f / %-13.2f | %12.2f / %-13.2f | %8.2fx, %-10s | %.2f, %.2f tok/s\n", t, lp, op, ld, od, op / lp, sprintf("%.2fx", od / ld), opc, odc }'
 done

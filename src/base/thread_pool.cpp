@@ -20,6 +20,10 @@ namespace {
 
 thread_local bool t_inside_parallel_for = false;
 
+// Waiting: about 10-50 µs of pause-spinning, then sched_yield, then (workers) a condition variable.
+constexpr int kSpinsBeforeYield = 2000;
+constexpr int kYieldsBeforeSleep = 200;
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) {
@@ -49,7 +53,15 @@ class ThreadPool {
     }
     wake_.notify_all();
     work_on_current_job();
-    while (busy_workers_.load(std::memory_order_acquire) != 0) GEMMA4_PAUSE();
+    // A worker still in its last task usually finishes within microseconds; one that the OS
+    // has descheduled (a machine busy with other work) needs this core, so stop spinning soon.
+    for (int spin = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spin) {
+      if (spin < kSpinsBeforeYield) {
+        GEMMA4_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
+    }
     job_ = nullptr;
   }
 
@@ -63,9 +75,12 @@ class ThreadPool {
   void worker_loop() {
     uint64_t seen = 0;  // the generation at construction, so no job is missed
     for (;;) {
-      // Spin a little first: the next loop usually follows within microseconds.
-      for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_acquire) == seen; ++spin)
+      // Spin a little first: the next loop usually follows within microseconds. Then yield
+      // for a while (cheap when the core is idle, polite when it is not), then sleep.
+      for (int spin = 0; spin < kSpinsBeforeYield && generation_.load(std::memory_order_acquire) == seen; ++spin)
         GEMMA4_PAUSE();
+      for (int y = 0; y < kYieldsBeforeSleep && generation_.load(std::memory_order_acquire) == seen; ++y)
+        std::this_thread::yield();
       if (generation_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return generation_.load() != seen; });

@@ -9,7 +9,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
-#include "base/thread_pool.h"
+#include "cli/speed_options.h"
 #include "runtime/session.h"
 
 namespace {
@@ -41,19 +41,18 @@ int run_generate(int argc, char** argv) {
   app.add_option("--top-p", options.sampling.top_p, "nucleus sampling mass");
   app.add_option("--seed", options.sampling.seed, "random seed for sampling");
   app.add_flag("--ignore-eos", options.ignore_eos, "do not stop at the model's stop ids");
+  cli::SpeedOptions speed;
+  cli::add_speed_options(app, speed, "bf16");
   bool timing = false;
   app.add_flag("--timing", timing, "print load / prefill / decode times to stderr");
-  int threads = 0;
-  app.add_option("--threads", threads, "worker threads (default: all hardware threads)")->check(CLI::NonNegativeNumber);
   GEMMA4_PARSE(app, argc, argv);
-  if (threads > 0) set_num_threads(threads);
 
   options.sampling.greedy = greedy || temperature->count() == 0;
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
   using clock = std::chrono::steady_clock;
   auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
   const auto t_load = clock::now();
-  Session session(TextDecoder::load(model));
+  Session session(TextDecoder::load(model, speed.apply()));
   const double load_s = seconds_since(t_load);
   // Time the prefill (up to the first token) apart from the decode steps that follow.
   auto t_step = clock::now();

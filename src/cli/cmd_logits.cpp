@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/speed_options.h"
 #include "io/npy.h"
 #include "media/image.h"
 #include "model/vision.h"
@@ -23,10 +24,12 @@ int run_logits(int argc, char** argv) {
   app.add_option("--image", images,
                  "image file (repeatable): its soft tokens fill the next run of image placeholder ids in --ids");
   app.add_option("--image-tokens", image_tokens, "soft-token budget per image: 70, 140, 280, 560 or 1120");
+  cli::SpeedOptions speed;
+  cli::add_speed_options(app, speed, "bf16");
   GEMMA4_PARSE(app, argc, argv);
 
   const std::vector<int64_t> ids = cli::parse_ids(ids_text);
-  auto decoder = TextDecoder::load(model);
+  auto decoder = TextDecoder::load(model, speed.apply());
   KVCache cache = decoder->new_cache();
   Chunk chunk{&cache, ids, {}};
   // Images: encode each, then scatter the soft tokens over the placeholder ids in order.

@@ -39,6 +39,24 @@ void rope_rotate_half(float* x, int64_t dim, const float* inv_freq, int64_t posi
   }
 }
 
+void rope_angles(int64_t dim, const float* inv_freq, int64_t position, float* cos_out, float* sin_out) {
+  const float pos = static_cast<float>(position);
+  for (int64_t i = 0; i < dim / 2; ++i) {
+    const float angle = pos * inv_freq[i];
+    cos_out[i] = inv_freq[i] == 0.f ? 1.f : std::cos(angle);
+    sin_out[i] = inv_freq[i] == 0.f ? 0.f : std::sin(angle);
+  }
+}
+
+void rope_apply(float* x, int64_t dim, const float* cos, const float* sin) {
+  const int64_t half = dim / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float x1 = x[i], x2 = x[i + half];
+    x[i] = x1 * cos[i] - x2 * sin[i];
+    x[i + half] = x2 * cos[i] + x1 * sin[i];
+  }
+}
+
 void softmax_inplace(float* x, int64_t n) {
   const float mx = *std::max_element(x, x + n);
   double sum = 0.0;

@@ -19,6 +19,12 @@ void softcap_inplace(float* x, int64_t n, float cap);
 // position · inv_freq[i] for i < dim/2 (a zero frequency leaves its pair unchanged).
 void rope_rotate_half(float* x, int64_t dim, const float* inv_freq, int64_t position);
 
+// The same rotation split in two steps, so the angles of one position are computed once for
+// all heads: cos/sin[dim/2] of position · inv_freq (a zero frequency gives cos 1, sin 0, an
+// exact no-op), then the rotation of one head vector.
+void rope_angles(int64_t dim, const float* inv_freq, int64_t position, float* cos_out, float* sin_out);
+void rope_apply(float* x, int64_t dim, const float* cos, const float* sin);
+
 // Softmax in place with max subtraction.
 void softmax_inplace(float* x, int64_t n);
 

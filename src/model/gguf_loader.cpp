@@ -120,10 +120,14 @@ GgufTextModel open_gguf_text_model(const std::string& path) {
   return m;
 }
 
-WeightConverter gguf_repacking_converter() {
-  return [](const Weight& w, WeightRole role) {
+Tokenizer gguf_tokenizer(const GgufVocab& vocab) {
+  return Tokenizer::from_json(gguf_vocab_to_tokenizer_json(vocab).dump(), gguf_vocab_to_tokenizer_config(vocab).dump());
+}
+
+WeightConverter gguf_converter(std::optional<WeightFormat> float_weights) {
+  return [float_weights](const Weight& w, WeightRole role) {
     if (role == WeightRole::gather_table) return w;  // gathered a row at a time: keep it mapped
-    if (w.format != WeightFormat::q4_0 && w.format != WeightFormat::q8_0) return w;
+    if (!is_block_quantized(w.format)) return float_weights ? runtime_weight_converter(*float_weights)(w, role) : w;
     const WeightFormat target = kernels::runtime_format(w.format, w.rows, w.cols);
     return target == w.format || target == WeightFormat::bf16 ? w : kernels::convert_weight(w, target);
   };

@@ -11,16 +11,20 @@
 //   anything else               "unsupported tensor type X" (io/gguf.h refuses it on open).
 // Vectors (norms, layer scalars) are read into float32 whatever their type.
 //
-// gguf_repacking_converter() is the default LoadOptions for GGUF files: stored Q4_0/Q8_0
-// matrices are repacked into the layout the active ISA multiplies fastest (kernels::
-// runtime_format), and the per-layer embedding table, only ever gathered, stays mapped.
+// gguf_converter() is how TextDecoder::load_gguf converts at load (unless LoadOptions has a
+// converter): stored Q4_0/Q8_0 matrices keep the file's numbers, repacked into the layout the
+// active ISA multiplies fastest (kernels::runtime_format) — `--weights` does not requantize
+// them —; float matrices (F32/F16/BF16 files) follow LoadOptions::weights like a safetensors
+// checkpoint; the per-layer embedding table, only ever gathered, stays mapped.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "io/hf_to_gguf.h"
 #include "model/config.h"
 #include "model/weights.h"
+#include "text/tokenizer.h"
 
 namespace gemma4 {
 
@@ -51,7 +55,12 @@ struct GgufTextModel {
 // eos plus the end-of-turn token "<turn|>" when the file has it.
 GgufTextModel open_gguf_text_model(const std::string& path);
 
-// Repacks stored Q4_0 / Q8_0 matrices for the active ISA (see above); others unchanged.
-WeightConverter gguf_repacking_converter();
+// The tokenizer stored in the file (tokenizer.ggml.*: pieces, merges, special tokens), built
+// through the tokenizer.json it stands for (gguf_vocab_to_tokenizer_json).
+Tokenizer gguf_tokenizer(const GgufVocab& vocab);
+
+// The load-time conversion of a GGUF's matrices (see above). `float_weights`: the numerics
+// requested for float matrices (LoadOptions::weights; unset: as stored).
+WeightConverter gguf_converter(std::optional<WeightFormat> float_weights);
 
 }  // namespace gemma4

@@ -6,8 +6,10 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/reference_ops.h"
+#include "kernels/vector_ops.h"
 #include "model/gguf_loader.h"
 
 namespace gemma4 {
@@ -29,19 +31,10 @@ struct TextDecoder::Scratch {
 
 namespace {
 
-// rms_norm over each row of a [rows, n] matrix.
-void rms_norm_rows(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) {
-  for (int64_t r = 0; r < rows; ++r) ops::rms_norm(x + r * n, w, n, eps, y + r * n);
-}
+using kernels::rms_norm_rows;
 
 void add_inplace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
-
-float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
 }
 
 }  // namespace
@@ -81,17 +74,22 @@ std::shared_ptr<TextDecoder> TextDecoder::load(const std::string& model_dir, con
 std::shared_ptr<TextDecoder> TextDecoder::load_gguf(const std::string& path, const LoadOptions& options) {
   GgufTextModel model = open_gguf_text_model(path);
   LoadOptions gguf_options = options;
-  if (!gguf_options.converter) gguf_options.converter = gguf_repacking_converter();
+  if (!gguf_options.converter) gguf_options.converter = gguf_converter(options.weights);
   TextWeights weights = bind_text_weights(*model.source, model.config, gguf_options);
   auto decoder = std::make_shared<TextDecoder>(std::move(model.config), std::move(weights));
   decoder->storage_ = std::move(model.source);
   return decoder;
 }
 
-void TextDecoder::rope(float* head, int64_t layer, int64_t position) const {
+// Rotates `heads` consecutive head vectors of one row, all at `position` (angles computed once).
+void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t position) const {
   const bool full = config_.text.layer_types[layer] == LayerType::full;
-  ops::rope_rotate_half(head, config_.text.head_dim_of(layer), full ? inv_freq_full_.data() : inv_freq_sliding_.data(),
-                        position);
+  const int64_t hd = config_.text.head_dim_of(layer);
+  thread_local std::vector<float> cos, sin;
+  cos.resize(hd / 2);
+  sin.resize(hd / 2);
+  ops::rope_angles(hd, full ? inv_freq_full_.data() : inv_freq_sliding_.data(), position, cos.data(), sin.data());
+  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data(), sin.data());
 }
 
 // h = E[id] · sqrt(H), or the soft token's row as is.
@@ -153,13 +151,8 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
 
   s.q.resize(s.n * q_row);
   kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
-  for (int64_t r = 0; r < s.n; ++r) {
-    for (int64_t h = 0; h < nh; ++h) {
-      float* head = s.q.data() + r * q_row + h * hd;
-      ops::rms_norm(head, w.q_norm.data(), hd, c.rms_norm_eps, head);
-      rope(head, layer, s.positions[r]);
-    }
-  }
+  rms_norm_rows(s.q.data(), w.q_norm.data(), s.n * nh, hd, c.rms_norm_eps, s.q.data());  // per head
+  for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, s.positions[r]);
 
   if (!c.is_kv_shared(layer)) {
     std::vector<float>& k = s.fresh_k[layer];
@@ -168,15 +161,9 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
     v.resize(s.n * kv_row);
     kernels::matmul(w.k_proj, s.normed.data(), s.n, k.data());
     kernels::matmul(w.v_proj, s.normed.data(), s.n, v.data());
-    for (int64_t r = 0; r < s.n; ++r) {
-      for (int64_t h = 0; h < nkv; ++h) {
-        float* kh = k.data() + r * kv_row + h * hd;
-        ops::rms_norm(kh, w.k_norm.data(), hd, c.rms_norm_eps, kh);
-        rope(kh, layer, s.positions[r]);
-        float* vh = v.data() + r * kv_row + h * hd;
-        ops::rms_norm(vh, nullptr, hd, c.rms_norm_eps, vh);  // v_norm has no scale; V gets no RoPE
-      }
-    }
+    rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
+    for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
+    rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
   }
 
   s.attn.assign(s.n * q_row, 0.f);
@@ -205,27 +192,35 @@ void TextDecoder::attend(int64_t layer, const Chunk& chunk, int64_t row0, Scratc
   check(first_visible(start) >= std::min(start, chunk.cache->oldest_held(src)),
         "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
 
-  std::vector<float> scores;
-  for (size_t i = 0; i < chunk.ids.size(); ++i) {
-    const int64_t pos = start + static_cast<int64_t>(i);
-    const int64_t lo = first_visible(pos);
-    const int64_t count = pos - lo + 1;
-    scores.resize(count);
-    auto key_row = [&](int64_t p) { return p >= start ? fresh_k + (p - start) * kv_row : chunk.cache->key(src, p); };
-    auto value_row = [&](int64_t p) {
-      return p >= start ? fresh_v + (p - start) * kv_row : chunk.cache->value(src, p);
-    };
-    for (int64_t h = 0; h < nh; ++h) {
-      const int64_t kvh = h / group;
-      const float* qh = s.q.data() + (row0 + i) * q_row + h * hd;
-      for (int64_t j = 0; j < count; ++j) scores[j] = dot(qh, key_row(lo + j) + kvh * hd, hd);
-      ops::softmax_inplace(scores.data(), count);
-      float* out = s.attn.data() + (row0 + i) * q_row + h * hd;
-      for (int64_t j = 0; j < count; ++j) {
-        const float* vh = value_row(lo + j) + kvh * hd;
-        for (int64_t d = 0; d < hd; ++d) out[d] += scores[j] * vh[d];
-      }
+  // Row pointers of every visible position, per KV head: earlier ones in the cache, this chunk's in s.fresh_*.
+  const int64_t rows = static_cast<int64_t>(chunk.ids.size());
+  const int64_t first = first_visible(start);
+  const int64_t span = start + rows - first;
+  std::vector<const float*> keys(nkv * span), values(nkv * span);
+  for (int64_t p = first; p < start + rows; ++p) {
+    const float* k = p >= start ? fresh_k + (p - start) * kv_row : chunk.cache->key(src, p);
+    const float* v = p >= start ? fresh_v + (p - start) * kv_row : chunk.cache->value(src, p);
+    for (int64_t h = 0; h < nkv; ++h) {
+      keys[h * span + p - first] = k + h * hd;
+      values[h * span + p - first] = v + h * hd;
     }
+  }
+  // Each (query row, head) pair is independent: spread them over the threads when there is
+  // enough work to pay for waking them (a short decode step runs on the calling thread).
+  auto attend_task = [&](int64_t task) {
+    const int64_t i = task / nh, h = task % nh, kvh = h / group;
+    const int64_t pos = start + i, lo = first_visible(pos), count = pos - lo + 1;
+    thread_local std::vector<float> scores;
+    scores.resize(count);
+    const int64_t offset = kvh * span + (lo - first);
+    kernels::attend_query(s.q.data() + (row0 + i) * q_row + h * hd, keys.data() + offset, values.data() + offset,
+                          count, hd, 1.f, s.attn.data() + (row0 + i) * q_row + h * hd, scores.data());
+  };
+  constexpr int64_t kMinParallelMacs = 1 << 16;
+  if (rows * nh * span * hd < kMinParallelMacs) {
+    for (int64_t task = 0; task < rows * nh; ++task) attend_task(task);
+  } else {
+    parallel_for(rows * nh, attend_task);
   }
 }
 
@@ -239,7 +234,7 @@ void TextDecoder::mlp_block(int64_t layer, Scratch& s) const {
   s.up.resize(s.n * F);
   kernels::matmul(w.gate_proj, s.normed.data(), s.n, s.gate.data());
   kernels::matmul(w.up_proj, s.normed.data(), s.n, s.up.data());
-  for (int64_t i = 0; i < s.n * F; ++i) s.gate[i] = ops::gelu_tanh(s.gate[i]) * s.up[i];
+  kernels::gelu_tanh_mul(s.gate.data(), s.up.data(), s.n * F);
   kernels::matmul(w.down_proj, s.gate.data(), s.n, s.proj.data());
   rms_norm_rows(s.proj.data(), w.post_feedforward_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
   add_inplace(s.x.data(), s.proj.data(), s.n * H);
@@ -252,11 +247,7 @@ void TextDecoder::per_layer_input_block(int64_t layer, Scratch& s) const {
   const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, LP = c.num_layers * P;
   s.gate.resize(s.n * P);
   kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.gate.data());
-  for (int64_t r = 0; r < s.n; ++r) {
-    const float* ple = s.ple.data() + r * LP + layer * P;
-    float* g = s.gate.data() + r * P;
-    for (int64_t d = 0; d < P; ++d) g[d] = ops::gelu_tanh(g[d]) * ple[d];
-  }
+  for (int64_t r = 0; r < s.n; ++r) kernels::gelu_tanh_mul(s.gate.data() + r * P, s.ple.data() + r * LP + layer * P, P);
   kernels::matmul(w.per_layer_projection, s.gate.data(), s.n, s.proj.data());
   rms_norm_rows(s.proj.data(), w.post_per_layer_input_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
   add_inplace(s.x.data(), s.proj.data(), s.n * H);
@@ -275,7 +266,7 @@ std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMod
   }
   std::vector<float> y(rows.size() * H);
   for (size_t i = 0; i < rows.size(); ++i)
-    ops::rms_norm(s.x.data() + rows[i] * H, weights_.final_norm.data(), H, c.rms_norm_eps, y.data() + i * H);
+    kernels::rms_norm_rows(s.x.data() + rows[i] * H, weights_.final_norm.data(), 1, H, c.rms_norm_eps, y.data() + i * H);
   if (tap) {
     tap("final_norm", y.data(), {s.n, H});
     if (mode == LogitsMode::last) {  // keep only each chunk's last row
@@ -292,7 +283,7 @@ std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMod
   std::vector<float> logits(m * V);
   kernels::matmul(weights_.embed_tokens, y.data(), m, logits.data());  // tied LM head, unscaled
   if (c.final_logit_softcapping > 0)
-    ops::softcap_inplace(logits.data(), m * V, static_cast<float>(c.final_logit_softcapping));
+    kernels::softcap(logits.data(), m * V, static_cast<float>(c.final_logit_softcapping));
   return logits;
 }
 

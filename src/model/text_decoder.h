@@ -57,7 +57,8 @@ class TextDecoder {
   // tensor store (its memory mappings) alive.
   static std::shared_ptr<TextDecoder> load(const std::string& model_dir, const LoadOptions& options = {});
   // Loads a llama.cpp `gemma4` GGUF (model/gguf_loader.h). Without a converter in `options`,
-  // stored Q4_0 / Q8_0 matrices are repacked for the active ISA (gguf_repacking_converter).
+  // stored Q4_0 / Q8_0 matrices are repacked for the active ISA and float ones follow
+  // options.weights (gguf_converter).
   static std::shared_ptr<TextDecoder> load_gguf(const std::string& path, const LoadOptions& options = {});
 
   const ModelConfig& model_config() const { return config_; }
@@ -81,7 +82,7 @@ class TextDecoder {
   void mlp_block(int64_t layer, Scratch& s) const;
   void per_layer_input_block(int64_t layer, Scratch& s) const;
   std::vector<float> output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s, const DebugTap& tap) const;
-  void rope(float* head, int64_t layer, int64_t position) const;
+  void rope(float* heads, int64_t count, int64_t layer, int64_t position) const;
 
   ModelConfig config_;
   TextWeights weights_;

@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include "base/error.h"
+#include "kernels/matmul.h"
 
 namespace gemma4 {
 namespace {
@@ -18,6 +19,31 @@ WeightFormat format_of(const TensorInfo& t) {
 }
 
 }  // namespace
+
+WeightFormat parse_weights_flag(const std::string& name) {
+  if (name == "bf16") return WeightFormat::bf16;
+  if (name == "q8" || name == "q8_0") return WeightFormat::q8_0;
+  if (name == "q4" || name == "q4_0") return WeightFormat::q4_0;
+  throw Error("unknown weight format '" + name + "' (expected bf16, q8 or q4)", ExitCode::usage);
+}
+
+std::string weights_flag_name(WeightFormat requested) {
+  switch (requested) {
+    case WeightFormat::q8_0: return "q8";
+    case WeightFormat::q4_0: return "q4";
+    default: return weight_format_name(requested);
+  }
+}
+
+WeightConverter runtime_weight_converter(WeightFormat requested) {
+  return [requested](const Weight& stored, WeightRole role) {
+    if (role == WeightRole::gather_table) return stored;  // only a few rows are read per token
+    // bf16 means "as stored": a float checkpoint keeps its exact (reference) numbers.
+    if (requested == WeightFormat::bf16 && !is_block_quantized(stored.format)) return stored;
+    const WeightFormat target = kernels::runtime_format(requested, stored.rows, stored.cols);
+    return target == stored.format ? stored : kernels::convert_weight(stored, target);
+  };
+}
 
 Weight SafetensorsSource::matrix(const std::string& name, int64_t rows, int64_t cols) const {
   const TensorInfo& t = store_.require(name, {rows, cols});
@@ -39,7 +65,11 @@ std::vector<float> SafetensorsSource::vector(const std::string& name, int64_t n)
 Weight bind_weight(const TensorSource& source, const std::string& name, int64_t rows, int64_t cols, WeightRole role,
                    const LoadOptions& options) {
   Weight w = source.matrix(name, rows, cols);
-  if (options.converter) w = options.converter(w, role);
+  if (options.converter) {
+    w = options.converter(w, role);
+  } else if (options.weights) {
+    w = runtime_weight_converter(*options.weights)(w, role);
+  }
   return w;
 }
 

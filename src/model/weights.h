@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,23 @@ enum class WeightRole {
 using WeightConverter = std::function<Weight(const Weight& stored, WeightRole role)>;
 
 struct LoadOptions {
-  WeightConverter converter;  // empty: use every tensor as stored
+  WeightConverter converter;  // empty: use every tensor as stored (unless `weights` is set)
+  // The numerics to run the matrices in (--weights): bf16 | q8_0 | q4_0, loaded in the layout the
+  // active ISA multiplies fastest (kernels::runtime_format). Linears and the tied LM head are
+  // converted at load; the per-layer embedding table stays mapped as stored. Unset: as stored
+  // (the float32 reference path the goldens test). Ignored when `converter` is set.
+  std::optional<WeightFormat> weights;
 };
+
+// "bf16" | "q8" | "q4" (also "q8_0" / "q4_0") -> the format; anything else: Error (usage).
+WeightFormat parse_weights_flag(const std::string& name);
+// The name parse_weights_flag() reads back ("bf16", "q8", "q4").
+std::string weights_flag_name(WeightFormat requested);
+
+// A converter that loads linears and the tied embedding in `requested` numerics (see
+// LoadOptions::weights) and keeps gather-only tables as stored.
+WeightConverter runtime_weight_converter(WeightFormat requested);
+
 
 // Where the decoder's tensors come from, by Hugging Face name: a safetensors checkpoint
 // (SafetensorsSource) or a llama.cpp GGUF file (model/gguf_loader.h).
@@ -56,7 +72,8 @@ class SafetensorsSource : public TensorSource {
   const TensorStore& store_;
 };
 
-// Binds tensor `name` as a [rows, cols] matrix, then applies options.converter.
+// Binds tensor `name` as a [rows, cols] matrix, then converts it as `options` say (converter,
+// else `weights`).
 Weight bind_weight(const TensorSource& source, const std::string& name, int64_t rows, int64_t cols,
                    WeightRole role = WeightRole::linear, const LoadOptions& options = {});
 Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols,

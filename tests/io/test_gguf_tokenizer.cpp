@@ -10,6 +10,8 @@
 #include "base/mapped_file.h"
 #include "io/gguf.h"
 #include "io/hf_to_gguf.h"
+#include "model/gguf_loader.h"
+#include "text/tokenizer.h"
 #include "test_util.h"
 
 using namespace gemma4;
@@ -79,4 +81,35 @@ TEST(GgufTokenizer, RejectsAMergeWithoutASpace) {
   v.token_types = {1, 1, 1};
   v.merges = {"ab"};
   EXPECT_THROW(gguf_vocab_to_tokenizer_json(v), Error);
+}
+
+// A GGUF vocabulary as llama.cpp's converter stores it (gemma4 `tokenizer.ggml.*`), built from
+// a tokenizer.json the way `gemma4 quantize` does: the Tokenizer made from it encodes and
+// decodes like the one loaded from the folder.
+TEST(GgufTokenizer, TokenizerFromTheVocabularyEncodesLikeTheFolder) {
+  const std::string dir = tokenizer_dir();
+  ASSERT_FALSE(dir.empty());
+  const json tj = json::parse(read_file(dir + "/tokenizer.json"));
+  GgufVocab v;
+  v.model = "gemma4";
+  v.tokens.resize(tj["model"]["vocab"].size());
+  v.token_types.assign(v.tokens.size(), 1);
+  for (const auto& [piece, id] : tj["model"]["vocab"].items()) v.tokens[id.get<size_t>()] = piece;
+  for (const auto& at : tj["added_tokens"]) v.token_types[at["id"].get<size_t>()] = at["special"].get<bool>() ? 3 : 4;
+  for (const auto& m : tj["model"]["merges"])
+    v.merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  v.bos = 2;
+  v.eos = 1;
+  const Tokenizer from_gguf = gguf_tokenizer(v);
+  const Tokenizer from_folder = Tokenizer::load(dir);
+  ASSERT_EQ(from_gguf.vocab_size(), from_folder.vocab_size());
+  for (const char* text : {"Hello world!", "<bos><|turn>user\nWhat is 2+2?<turn|>\n<|turn>model\n",
+                           "  spaces\tand\nnewlines  ", "ünïcödé 日本語 🙂", "<|tool_call>call:f{x:<|\"|>1<|\"|>}<tool_call|>",
+                           "def f(x):\n    return x ** 2\n"}) {
+    const auto ids = from_folder.encode(text);
+    EXPECT_EQ(from_gguf.encode(text), ids) << text;
+    EXPECT_EQ(from_gguf.decode(ids), from_folder.decode(ids)) << text;
+  }
+  EXPECT_EQ(from_gguf.token_id("<turn|>"), from_folder.token_id("<turn|>"));
+  EXPECT_EQ(from_gguf.config_token("bos_token", ""), "<bos>");
 }

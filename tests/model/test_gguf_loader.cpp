@@ -198,6 +198,22 @@ TEST(GgufLoader, DefaultLoadRepacksLosslessly) {
   }
 }
 
+// --weights (LoadOptions::weights) applies to a GGUF's float matrices; quantized ones keep the
+// file's numbers (only repacked).
+TEST(GgufLoader, WeightsOptionAppliesToFloatMatricesOnly) {
+  LoadOptions q4;
+  q4.weights = WeightFormat::q4_0;
+  auto from_bf16 = TextDecoder::load(tiny_gguf("bf16"), q4);
+  const Weight& a = from_bf16->weights().layers[0].gate_proj;
+  EXPECT_EQ(a.format, kernels::runtime_format(WeightFormat::q4_0, a.rows, a.cols));
+  auto from_q8 = TextDecoder::load(tiny_gguf("q8_0"), q4);
+  const Weight& b = from_q8->weights().layers[0].gate_proj;
+  EXPECT_EQ(b.format, kernels::runtime_format(WeightFormat::q8_0, b.rows, b.cols));
+  LoadOptions bf16;
+  bf16.weights = WeightFormat::bf16;
+  EXPECT_EQ(TextDecoder::load(tiny_gguf("q8_0"), bf16)->weights().layers[0].gate_proj.format, b.format);
+}
+
 // Q4_K (like Q4_1, Q5_x, Q5_K, Q6_K) has no kernel: it is dequantized at load and requantized
 // to Q8_0, which moves each weight by at most half a Q8_0 step (block max / 254) plus the f16
 // rounding of the block scale (relative 2^-11) carried over up to 127 steps.

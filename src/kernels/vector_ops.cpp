@@ -1,0 +1,84 @@
+#include "kernels/vector_ops.h"
+
+#include <cstring>
+
+#include "base/thread_pool.h"
+#include "kernels/isa.h"
+#include "kernels/reference_ops.h"
+#include "kernels/vector_ops_internal.h"
+
+namespace gemma4::kernels {
+namespace detail {
+namespace {
+
+float dot_scalar(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_scalar(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void gelu_tanh_mul_scalar(float* g, const float* u, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) g[i] = gelu_tanh(g[i]) * u[i];
+}
+
+}  // namespace
+
+const VectorOps& scalar_vector_ops() {
+  static const VectorOps ops{dot_scalar, axpy_scalar, rms_norm, gelu_tanh_mul_scalar, softcap_inplace,
+                             softmax_inplace};
+  return ops;
+}
+
+}  // namespace detail
+
+namespace {
+
+const detail::VectorOps& active_ops() {
+  return active_isa() == Isa::avx512 ? detail::avx512_vector_ops() : detail::scalar_vector_ops();
+}
+
+// Elementwise work below this many values runs on the calling thread.
+constexpr int64_t kMinParallelElements = 1 << 16;
+constexpr int64_t kAlign = 64;  // whole cache lines per thread
+
+}  // namespace
+
+float dot(const float* a, const float* b, int64_t n) { return active_ops().dot(a, b, n); }
+
+void axpy(float a, const float* x, float* y, int64_t n) { active_ops().axpy(a, x, y, n); }
+
+void rms_norm_rows(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) {
+  const auto& ops = active_ops();
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) ops.rms_norm(x + r * n, w, n, eps, y + r * n);
+  };
+  if (rows * n < kMinParallelElements || rows < 2) return run(0, rows);
+  parallel_ranges(rows, 1, run, 1);
+}
+
+void gelu_tanh_mul(float* g, const float* u, int64_t n) {
+  const auto& ops = active_ops();
+  if (n < kMinParallelElements) return ops.gelu_tanh_mul(g, u, n);
+  parallel_ranges(n, kAlign, [&](int64_t b, int64_t e) { ops.gelu_tanh_mul(g + b, u + b, e - b); }, 1);
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  const auto& ops = active_ops();
+  if (n < kMinParallelElements) return ops.softcap(x, n, cap);
+  parallel_ranges(n, kAlign, [&](int64_t b, int64_t e) { ops.softcap(x + b, e - b, cap); }, 1);
+}
+
+void attend_query(const float* q, const float* const* keys, const float* const* values, int64_t count, int64_t dim,
+                  float scale, float* out, float* scores) {
+  const auto& ops = active_ops();
+  for (int64_t j = 0; j < count; ++j) scores[j] = scale * ops.dot(q, keys[j], dim);
+  ops.softmax(scores, count);
+  std::memset(out, 0, static_cast<size_t>(dim) * sizeof(float));
+  for (int64_t j = 0; j < count; ++j) ops.axpy(scores[j], values[j], out, dim);
+}
+
+}  // namespace gemma4::kernels

@@ -1,0 +1,33 @@
+// Fast float32 vector operations of transformer layers (norms, activations, attention over a
+// KV cache), dispatched on the active ISA (kernels/isa.h) and threaded where a call is big
+// enough to pay for waking the pool. Results match kernels/reference_ops.h to float32
+// rounding (summation order, a polynomial exp); with GEMMA4_ISA=scalar they are the reference
+// code itself. Nothing here knows about a particular model.
+#pragma once
+#include <cstdint>
+
+namespace gemma4::kernels {
+
+// Σ a[i]·b[i].
+float dot(const float* a, const float* b, int64_t n);
+
+// y[i] += a · x[i].
+void axpy(float a, const float* x, float* y, int64_t n);
+
+// rms_norm (reference_ops.h) of each of `rows` rows of n values; w may be nullptr (no scale).
+// In place allowed (y == x).
+void rms_norm_rows(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y);
+
+// g[i] = gelu_tanh(g[i]) · u[i]   (the gated activation of GeGLU).
+void gelu_tanh_mul(float* g, const float* u, int64_t n);
+
+// x[i] = cap · tanh(x[i] / cap).
+void softcap(float* x, int64_t n, float cap);
+
+// One attention query against `count` key / value rows of `dim` floats:
+//   out = Σ_j softmax_j(scale · q·keys[j]) · values[j]     (out is overwritten).
+// `scores` is scratch space for `count` floats.
+void attend_query(const float* q, const float* const* keys, const float* const* values, int64_t count, int64_t dim,
+                  float scale, float* out, float* scores);
+
+}  // namespace gemma4::kernels

@@ -1,0 +1,115 @@
+// kernels/vector_ops.h on every ISA this CPU runs, against the plain reference code
+// (kernels/reference_ops.h and the obvious loops), on random values and odd lengths.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernel_test_util.h"
+#include "kernels/reference_ops.h"
+#include "kernels/vector_ops.h"
+
+using namespace gemma4;
+using namespace gemma4::test;
+
+namespace {
+
+// Lengths around the 16-float vectors, plus model-sized ones.
+const int64_t kLengths[] = {1, 5, 15, 16, 17, 31, 33, 100, 256, 1536, 70000};
+
+// Float32 rounding of a sum of n products: a few ulp times sqrt(n) relative to Σ|a·b|.
+constexpr double kSumTolerance = 1e-5;
+
+}  // namespace
+
+TEST(VectorOps, DotAndAxpyMatchPlainLoops) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : kLengths) {
+      SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n));
+      const auto a = random_floats(n, 1), b = random_floats(n, 2);
+      double want = 0, magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        want += double(a[i]) * b[i];
+        magnitude += std::fabs(double(a[i]) * b[i]);
+      }
+      EXPECT_NEAR(kernels::dot(a.data(), b.data(), n), want, kSumTolerance * magnitude);
+      auto y = b;
+      kernels::axpy(0.75f, a.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], b[i] + 0.75f * a[i], 1e-6 * (1 + std::fabs(b[i])));
+    }
+  }
+}
+
+TEST(VectorOps, RmsNormRowsMatchesReference) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : {int64_t{7}, int64_t{16}, int64_t{33}, int64_t{256}, int64_t{1536}}) {
+      for (bool scaled : {true, false}) {
+        SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n));
+        const int64_t rows = n < 100 ? 300 : 50;  // enough rows to take the threaded path
+        const auto x = random_floats(rows * n, 3, 2.f), w = random_floats(n, 4);
+        std::vector<float> got(x.size()), want(x.size());
+        kernels::rms_norm_rows(x.data(), scaled ? w.data() : nullptr, rows, n, 1e-6, got.data());
+        for (int64_t r = 0; r < rows; ++r)
+          kernels::rms_norm(x.data() + r * n, scaled ? w.data() : nullptr, n, 1e-6, want.data() + r * n);
+        EXPECT_LT(relative_l2(got, want), 1e-6);
+        auto inplace = x;
+        kernels::rms_norm_rows(inplace.data(), scaled ? w.data() : nullptr, rows, n, 1e-6, inplace.data());
+        EXPECT_EQ(inplace, got);
+      }
+    }
+  }
+}
+
+TEST(VectorOps, GeluMulAndSoftcapMatchReference) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : kLengths) {
+      SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n));
+      // Wide range: the tanh saturates on both sides and is near-linear around 0.
+      auto g = random_floats(n, 5, 4.f);
+      const auto u = random_floats(n, 6);
+      auto want = g;
+      for (int64_t i = 0; i < n; ++i) want[i] = kernels::gelu_tanh(g[i]) * u[i];
+      kernels::gelu_tanh_mul(g.data(), u.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(g[i], want[i], 1e-6 * (1 + std::fabs(want[i]))) << i;
+
+      auto x = random_floats(n, 7, 40.f);
+      auto capped = x;
+      kernels::softcap_inplace(capped.data(), n, 30.f);
+      kernels::softcap(x.data(), n, 30.f);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(x[i], capped[i], 30 * 2e-7 + 1e-6 * std::fabs(capped[i])) << i;
+    }
+  }
+}
+
+TEST(VectorOps, AttendQueryMatchesSoftmaxOfDots) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t count : {1, 3, 17, 600}) {
+      for (int64_t dim : {8, 33, 256}) {
+        SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " count=" + std::to_string(count) +
+                     " dim=" + std::to_string(dim));
+        const auto q = random_floats(dim, 8), kv = random_floats(2 * count * dim, 9);
+        std::vector<const float*> keys, values;
+        for (int64_t j = 0; j < count; ++j) {
+          keys.push_back(kv.data() + j * dim);
+          values.push_back(kv.data() + (count + j) * dim);
+        }
+        const float scale = 0.3f;
+        std::vector<float> scores(count), want(dim, 0.f), got(dim), scratch(count);
+        for (int64_t j = 0; j < count; ++j) {
+          double s = 0;
+          for (int64_t d = 0; d < dim; ++d) s += double(q[d]) * keys[j][d];
+          scores[j] = static_cast<float>(scale * s);
+        }
+        kernels::softmax_inplace(scores.data(), count);
+        for (int64_t j = 0; j < count; ++j)
+          for (int64_t d = 0; d < dim; ++d) want[d] += scores[j] * values[j][d];
+        kernels::attend_query(q.data(), keys.data(), values.data(), count, dim, scale, got.data(), scratch.data());
+        EXPECT_LT(relative_l2(got, want), 1e-5);
+      }
+    }
+  }
+}
