@@ -40,7 +40,8 @@ mkdir -p "$WORK"
 gemma4_bench() {
   local gguf=$1 best_p=0 best_d=0 best_pc=0 best_dc=0 line
   for ((r = 0; r < REPEATS; ++r)); do
-    line=$("$GEMMA4" bench --model "$gguf" -p "$PROMPT" -n $((GEN - 1)) --threads "$THREADS" --json | tail -n 1)
+    line=$("$GEMMA4" bench --model "$gguf" -p "$PROMPT" -n $((GEN - 1)) --threads "$THREADS" --json |
+           node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.stringify(JSON.parse(s))))')
     echo "  gemma4 run $((r + 1)): $line" >&2
     read -r p d pc dc < <(node -e 'const j = JSON.parse(process.argv[1]);
       console.log(j.prompt_tokens_per_s, j.gen_tokens_per_s, j.prompt_tokens_per_s_cpu, j.gen_tokens_per_s_cpu)' "$line")
