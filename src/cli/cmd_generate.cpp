@@ -32,7 +32,7 @@ int run_generate(int argc, char** argv) {
   std::string model, ids_text;
   GenerateOptions options;
   bool greedy = false;
-  app.add_option("--model", model, "model folder")->required();
+  app.add_option("--model", model, "model folder or .gguf file")->required();
   app.add_option("--ids", ids_text, "comma-separated prompt token ids, e.g. 2,17,33")->required();
   app.add_option("--max-tokens", options.max_tokens, "most tokens to generate")->check(CLI::NonNegativeNumber);
   app.add_flag("--greedy", greedy, "argmax decoding (the default unless --temperature is given)");

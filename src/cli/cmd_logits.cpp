@@ -17,7 +17,7 @@ using namespace gemma4;
 int run_logits(int argc, char** argv) {
   CLI::App app{"Run one prefill over token ids and write the logits of every position (.npy)."};
   std::string model, ids_text, out;
-  app.add_option("--model", model, "model folder")->required();
+  app.add_option("--model", model, "model folder or .gguf file")->required();
   app.add_option("--ids", ids_text, "comma-separated token ids, e.g. 2,17,33")->required();
   app.add_option("--out", out, "output .npy file")->required();
   std::vector<std::string> images;

@@ -832,6 +832,47 @@ GgufVocab read_gguf_vocab(const GgufFile& f) {
   return v;
 }
 
+nlohmann::json gguf_vocab_to_tokenizer_json(const GgufVocab& v) {
+  constexpr int64_t kControlType = 3, kUserDefinedType = 4;
+  nlohmann::json vocab = nlohmann::json::object();
+  nlohmann::json added = nlohmann::json::array();
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    vocab[v.tokens[i]] = static_cast<int64_t>(i);
+    const int64_t type = i < v.token_types.size() ? v.token_types[i] : 1;
+    if (type == kControlType || type == kUserDefinedType)
+      added.push_back({{"id", static_cast<int64_t>(i)},
+                       {"content", v.tokens[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", type == kControlType}});
+  }
+  nlohmann::json merges = nlohmann::json::array();
+  for (const std::string& m : v.merges) {
+    const size_t space = m.find(' ', 1);
+    check(space != std::string::npos, "tokenizer.ggml.merges: \"" + m + "\" is not \"left right\"", ExitCode::bad_input);
+    merges.push_back({m.substr(0, space), m.substr(space + 1)});
+  }
+  nlohmann::json model = {{"type", "BPE"}, {"byte_fallback", true}, {"fuse_unk", false}, {"vocab", std::move(vocab)},
+                          {"merges", std::move(merges)}};
+  if (v.unk >= 0) model["unk_token"] = v.tokens[static_cast<size_t>(v.unk)];
+  return {{"version", "1.0"}, {"added_tokens", std::move(added)}, {"model", std::move(model)}};
+}
+
+nlohmann::json gguf_vocab_to_tokenizer_config(const GgufVocab& v) {
+  nlohmann::json c = nlohmann::json::object();
+  auto name = [&](const char* key, int64_t id) {
+    if (id >= 0 && id < static_cast<int64_t>(v.tokens.size())) c[key] = v.tokens[static_cast<size_t>(id)];
+  };
+  name("bos_token", v.bos);
+  name("eos_token", v.eos);
+  name("unk_token", v.unk);
+  name("pad_token", v.pad);
+  if (!v.chat_template.empty()) c["chat_template"] = v.chat_template;
+  return c;
+}
+
 nlohmann::json gguf_to_hf_text_config(const GgufFile& f) {
   const std::string arch = f.get_string("general.architecture");
   check(arch == "gemma4", f.path() + ": architecture " + arch + " is not gemma4", ExitCode::unsupported);

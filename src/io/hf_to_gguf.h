@@ -82,6 +82,15 @@ struct GgufVocab {
 };
 GgufVocab read_gguf_vocab(const GgufFile& file);
 
+// The stored vocabulary as a Hugging Face tokenizer.json (BPE with byte fallback, as Gemma 4's):
+// every token in model.vocab at its id, merges as [left, right] pairs (GGUF stores "left right";
+// split at the first space after the first character, as llama.cpp does), and the CONTROL (3)
+// and USER_DEFINED (4) tokens as added_tokens, special for CONTROL. The text tokenizer
+// (text/tokenizer.h: Tokenizer::from_json) reads it like a file from the Hub.
+nlohmann::json gguf_vocab_to_tokenizer_json(const GgufVocab& vocab);
+// The matching tokenizer_config.json: bos/eos/unk/pad token texts and the chat template.
+nlohmann::json gguf_vocab_to_tokenizer_config(const GgufVocab& vocab);
+
 // The text model's Hugging Face `text_config` rebuilt from gemma4 GGUF metadata (the inverse of
 // what write_text_gguf writes), so the model code reads one configuration format. Proportional
 // RoPE's partial_rotary_factor is recovered from rope_freqs (count of factors equal to 1).

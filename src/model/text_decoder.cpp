@@ -10,6 +10,7 @@
 #include "kernels/matmul.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
+#include "model/gguf_loader.h"
 
 namespace gemma4 {
 
@@ -55,6 +56,7 @@ TextDecoder::TextDecoder(ModelConfig config, TextWeights weights)
 }
 
 std::shared_ptr<TextDecoder> TextDecoder::load(const std::string& model_dir, const LoadOptions& options) {
+  if (is_gguf_file(model_dir)) return load_gguf(model_dir, options);
   ModelConfig config = load_model_config(model_dir);
   auto store = std::make_shared<TensorStore>(TensorStore::open(model_dir));
   // A text-only checkpoint saved by a multimodal class (or the reverse) still loads.
@@ -65,7 +67,17 @@ std::shared_ptr<TextDecoder> TextDecoder::load(const std::string& model_dir, con
   }
   TextWeights weights = bind_text_weights(*store, config, options);
   auto decoder = std::make_shared<TextDecoder>(std::move(config), std::move(weights));
-  decoder->store_ = std::move(store);
+  decoder->storage_ = std::move(store);
+  return decoder;
+}
+
+std::shared_ptr<TextDecoder> TextDecoder::load_gguf(const std::string& path, const LoadOptions& options) {
+  GgufTextModel model = open_gguf_text_model(path);
+  LoadOptions gguf_options = options;
+  if (!gguf_options.converter) gguf_options.converter = gguf_converter(options.weights);
+  TextWeights weights = bind_text_weights(*model.source, model.config, gguf_options);
+  auto decoder = std::make_shared<TextDecoder>(std::move(model.config), std::move(weights));
+  decoder->storage_ = std::move(model.source);
   return decoder;
 }
 

@@ -52,9 +52,14 @@ class TextDecoder {
  public:
   TextDecoder(ModelConfig config, TextWeights weights);
 
-  // Loads config.json (+ generation_config.json) and binds the text weights of a model folder.
-  // The returned decoder keeps the tensor store (its memory mappings) alive.
+  // Loads config.json (+ generation_config.json) and binds the text weights of a model folder,
+  // or, when `model_dir` is a .gguf file, loads that (load_gguf). The returned decoder keeps the
+  // tensor store (its memory mappings) alive.
   static std::shared_ptr<TextDecoder> load(const std::string& model_dir, const LoadOptions& options = {});
+  // Loads a llama.cpp `gemma4` GGUF (model/gguf_loader.h). Without a converter in `options`,
+  // stored Q4_0 / Q8_0 matrices are repacked for the active ISA and float ones follow
+  // options.weights (gguf_converter).
+  static std::shared_ptr<TextDecoder> load_gguf(const std::string& path, const LoadOptions& options = {});
 
   const ModelConfig& model_config() const { return config_; }
   const TextConfig& config() const { return config_.text; }
@@ -82,7 +87,7 @@ class TextDecoder {
   ModelConfig config_;
   TextWeights weights_;
   std::vector<float> inv_freq_sliding_, inv_freq_full_;  // per rotary pair; 0 = not rotated
-  std::shared_ptr<const TensorStore> store_;             // set by load(): keeps mappings alive
+  std::shared_ptr<const void> storage_;                  // set by load(): keeps mappings alive
 };
 
 // Inverse frequencies of one rotary pair per entry (head_dim / 2 entries).

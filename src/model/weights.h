@@ -46,8 +46,36 @@ std::string weights_flag_name(WeightFormat requested);
 // LoadOptions::weights) and keeps gather-only tables as stored.
 WeightConverter runtime_weight_converter(WeightFormat requested);
 
-// Binds tensor `name` as a [rows, cols] matrix. Throws a clear Error (file, tensor, expected
-// vs found) if it is missing, has another shape, or is not a float type.
+
+// Where the decoder's tensors come from, by Hugging Face name: a safetensors checkpoint
+// (SafetensorsSource) or a llama.cpp GGUF file (model/gguf_loader.h).
+class TensorSource {
+ public:
+  virtual ~TensorSource() = default;
+  virtual bool has(const std::string& name) const = 0;
+  // The stored [rows, cols] matrix as a Weight (no load-time conversion). Throws a clear Error
+  // (file, tensor, expected vs found) if it is missing, has another shape or an unusable type.
+  virtual Weight matrix(const std::string& name, int64_t rows, int64_t cols) const = 0;
+  // A vector tensor of exactly `n` elements (shape [n]) as float32.
+  virtual std::vector<float> vector(const std::string& name, int64_t n) const = 0;
+};
+
+// The tensors of a safetensors checkpoint (the store must outlive the source).
+class SafetensorsSource : public TensorSource {
+ public:
+  explicit SafetensorsSource(const TensorStore& store) : store_(store) {}
+  bool has(const std::string& name) const override { return store_.find(name) != nullptr; }
+  Weight matrix(const std::string& name, int64_t rows, int64_t cols) const override;
+  std::vector<float> vector(const std::string& name, int64_t n) const override;
+
+ private:
+  const TensorStore& store_;
+};
+
+// Binds tensor `name` as a [rows, cols] matrix, then converts it as `options` say (converter,
+// else `weights`).
+Weight bind_weight(const TensorSource& source, const std::string& name, int64_t rows, int64_t cols,
+                   WeightRole role = WeightRole::linear, const LoadOptions& options = {});
 Weight bind_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols,
                    WeightRole role = WeightRole::linear, const LoadOptions& options = {});
 
@@ -79,6 +107,7 @@ struct TextWeights {
 
 // Binds every text tensor named by `config` from `store`. Redundant K/V/k_norm tensors that
 // some checkpoints carry on KV-shared layers are ignored.
+TextWeights bind_text_weights(const TensorSource& source, const ModelConfig& config, const LoadOptions& options = {});
 TextWeights bind_text_weights(const TensorStore& store, const ModelConfig& config, const LoadOptions& options = {});
 
 }  // namespace gemma4

@@ -1,5 +1,6 @@
 // llama.cpp parity of the GGUF files `gemma4 quantize` writes (tools/llama_parity/run.sh): llama.cpp
-// (node-llama-cpp 3.22.1) loads them and its logits match the Hugging Face goldens. Installs
+// (node-llama-cpp 3.22.1) loads them and its logits match the Hugging Face goldens, and our engine
+// on the same files matches llama.cpp's logits and greedy tokens. Installs
 // node-llama-cpp from npm on first use (~25 s); set GEMMA4_SKIP_LLAMA_PARITY=1 to skip offline.
 #include <gtest/gtest.h>
 
@@ -19,4 +20,6 @@ TEST(GgufLlamaParity, LlamaCppMatchesGoldens) {
                                    &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("PASS  first 6 layers, f32"), std::string::npos) << out;
+  // Our engine on the same GGUF file: the same logits (float32 bound) and greedy tokens.
+  EXPECT_NE(out.find("PASS  gemma4 vs llama.cpp on the same f32 GGUF"), std::string::npos) << out;
 }

@@ -173,5 +173,50 @@ const T = ids20.length;
   }
 }
 
+// 3. Our engine on the very files llama.cpp ran (the 6-layer GGUFs): logits of the same prompt and
+//    greedy continuations. Both engines read the same stored weights, so what differs is each
+//    engine's arithmetic: for f32 weights and an f32 KV cache, summation order and ggml's f16
+//    GELU table (bounded by the goldens' float32 atol, as in 2); for q8_0 both quantize the
+//    activations to 8-bit blocks the same way, and the bound of 2 applies.
+function readNpy(file) {
+  const buf = fs.readFileSync(file);
+  const headerLen = buf.readUInt16LE(8);
+  const header = buf.subarray(10, 10 + headerLen).toString("latin1");
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(",").filter((s) => s.trim()).map(Number);
+  const base = 10 + headerLen;
+  const data = Float32Array.from({ length: (buf.length - base) / 4 }, (_, i) => buf.readFloatLE(base + 4 * i));
+  return { shape, data };
+}
+{
+  const keep = 6, nGen = 12;
+  const study = manifest.tolerance_study.text_prefill_20.logits;
+  // bf16: the same stored values; llama.cpp rounds activations to bf16, we do not (float32
+  // products): the goldens' bf16-activation study bounds it, as in 2.
+  for (const c of [{ type: "f32", kv: "F32", bound: atol, greedy: true },
+                   { type: "bf16", kv: "F16", bound: study.bf16_vs_f32_max_abs, greedy: false },
+                   { type: "q8_0", kv: "F16", bound: 2 * study.bf16_vs_f32_max_abs, greedy: false }]) {
+    const model = path.join(work, `tiny${keep}-${c.type}.gguf`);
+    const npy = path.join(work, `ours-${c.type}.npy`);
+    execFileSync(gemma4, ["logits", "--model", model, "--ids", ids20.join(","), "--out", npy], { stdio: ["ignore", "ignore", "inherit"] });
+    const ours = readNpy(npy);
+    const oursRows = Array.from({ length: T }, (_, t) => Array.from(ours.data.subarray(t * V, (t + 1) * V)));
+    const r = llamaLogits(model, ids20, c.kv, nGen);
+    if (r.error) {
+      record({ name: `gemma4 vs llama.cpp, first ${keep} layers, ${c.type}`, pass: false, detail: r.error });
+      continue;
+    }
+    const cmp = compare(oursRows, r.logits);
+    const oursGen = JSON.parse(execFileSync(gemma4, ["generate", "--model", model, "--ids", ids20.join(","), "--max-tokens",
+                                                     String(nGen), "--ignore-eos", "--greedy"], { encoding: "utf8" }));
+    const sameGreedy = JSON.stringify(oursGen) === JSON.stringify(r.generated);
+    record({ name: `gemma4 vs llama.cpp on the same ${c.type} GGUF (first ${keep} layers, llama KV ${c.kv})`, ...cmp,
+             bound: c.bound, greedy_ours: oursGen, greedy_llama: r.generated,
+             pass: cmp.max_abs <= c.bound && cmp.top1_agreement >= (c.type === "f32" ? 1 : 0.8) && (!c.greedy || sameGreedy),
+             detail: `max |diff| ${cmp.max_abs.toExponential(2)} (bound ${c.bound.toFixed(4)}), top-1 agreement ` +
+                     `${cmp.top1_agreement}, ${nGen} greedy tokens ${sameGreedy ? "identical" : "differ"}` +
+                     (c.greedy ? "" : " (reported only)") + ` [ours ${oursGen.join(",")}; llama ${r.generated.join(",")}]` });
+  }
+}
+
 console.log(JSON.stringify(summary));
 process.exit(failed ? 1 : 0);
