@@ -1,0 +1,264 @@
+// Drives a gemma4 server with the official `openai` npm client: plain and streamed completions,
+// thinking, tools, images, audio, errors, auth, then a bounded load test (200 requests from 8
+// concurrent clients, no failure, bounded memory growth) and a graceful SIGTERM.
+//
+// Usage: node openai_client_test.mjs NPM_DIR SERVER_BINARY [server flags...]
+// The server is started on a free port with --api-key; it must print "listening on http://HOST:PORT".
+// Against the scripted fake backend (model id "fake-gemma") replies are checked exactly; against
+// a real model only their shape is.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import zlib from 'node:zlib';
+import assert from 'node:assert/strict';
+
+const [npmDir, serverBinary, ...serverFlags] = process.argv.slice(2);
+const require = createRequire(`${npmDir}/package.json`);
+const OpenAI = require('openai');
+const API_KEY = 'test-key-123';
+
+// ---- media fixtures: a real 8x8 PNG and a real 0.25 s 16 kHz WAV ----
+function pngBytes(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;  // 8-bit RGB
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * (w * 3 + 1) + 1 + x * 3] = (x * 32) & 255;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+                        chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+function wavBytes(seconds, rate = 16000) {
+  const n = Math.round(seconds * rate);
+  const b = Buffer.alloc(44 + 2 * n);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * n, 4); b.write('WAVEfmt ', 8); b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + 2 * i);
+  return b;
+}
+const PNG = pngBytes(8, 8);
+const WAV = wavBytes(0.25);
+
+// ---- server process ----
+function startServer() {
+  const child = spawn(serverBinary, [...serverFlags, '--port', '0', '--parallel', '4', '--api-key', API_KEY],
+                      { stdio: ['ignore', 'inherit', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 60000);
+    child.stderr.on('data', (d) => {
+      err += d;
+      process.stderr.write(d);
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${err}`)); });
+  });
+}
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+async function collect(stream) {
+  const out = { chunks: [], content: '', reasoning: '', toolCalls: [], finish: null, usage: null };
+  for await (const chunk of stream) {
+    out.chunks.push(chunk);
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    if (chunk.usage) out.usage = chunk.usage;
+    for (const c of chunk.choices) {
+      out.content += c.delta.content ?? '';
+      out.reasoning += c.delta.reasoning_content ?? '';
+      for (const t of c.delta.tool_calls ?? []) out.toolCalls.push(t);
+      if (c.finish_reason) out.finish = c.finish_reason;
+    }
+  }
+  return out;
+}
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+let client, fake;
+
+test('models.list', async () => {
+  const models = await client.models.list();
+  assert.equal(models.data.length, 1);
+  assert.equal(models.data[0].object, 'model');
+  fake = models.data[0].id === 'fake-gemma';
+});
+
+test('non-streamed completion with usage', async () => {
+  const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 20 });
+  assert.equal(r.object, 'chat.completion');
+  assert.match(r.id, /^chatcmpl-/);
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.ok(['stop', 'length'].includes(r.choices[0].finish_reason));
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+  if (fake) {
+    assert.equal(r.choices[0].message.content, 'echo: hello there');
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    assert.deepEqual([r.usage.prompt_tokens, r.usage.completion_tokens], [2, 3]);
+  }
+});
+
+test('streamed completion: role chunk, deltas, finish, usage, [DONE]', async () => {
+  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'one two three' }],
+    stream: true, stream_options: { include_usage: true }, max_completion_tokens: 20 });
+  const out = await collect(s);
+  assert.equal(out.chunks[0].choices[0].delta.role, 'assistant');
+  assert.ok(out.usage && out.usage.completion_tokens > 0);
+  const last = out.chunks.at(-1);
+  assert.deepEqual(last.choices, []);  // the usage chunk
+  if (fake) {
+    assert.equal(out.content, 'echo: one two three');
+    assert.equal(out.finish, 'stop');
+    assert.equal(out.usage.completion_tokens, 4);
+  }
+});
+
+test('thinking via reasoning_effort and chat_template_kwargs', async () => {
+  const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'why' }],
+    reasoning_effort: 'high', max_tokens: 50 });
+  const s = await collect(await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'why' }],
+    chat_template_kwargs: { enable_thinking: true }, stream: true, max_tokens: 50 }));
+  const off = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'why' }],
+    reasoning_effort: 'none', max_tokens: 50 });
+  if (fake) {
+    assert.equal(r.choices[0].message.reasoning_content, 'thinking about why');
+    assert.equal(r.choices[0].message.content, 'echo: why');
+    assert.equal(s.reasoning, 'thinking about why');
+    assert.equal(s.content, 'echo: why');
+    assert.equal(off.choices[0].message.reasoning_content, undefined);
+  }
+});
+
+const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+
+test('tool calls, non-streamed and streamed', async () => {
+  const messages = [{ role: 'user', content: 'CALL_TOOL weather in Paris?' }];
+  const r = await client.chat.completions.create({ model: 'm', messages, tools, tool_choice: 'auto', max_tokens: 50 });
+  const s = await collect(await client.chat.completions.create({ model: 'm', messages, tools, stream: true, max_tokens: 50 }));
+  if (fake) {
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    const call = r.choices[0].message.tool_calls[0];
+    assert.equal(call.type, 'function');
+    assert.equal(call.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), { text: 'CALL_TOOL weather in Paris?' });
+    assert.match(call.id, /^call_/);
+    assert.equal(s.finish, 'tool_calls');
+    assert.equal(s.toolCalls.length, 1);
+    assert.equal(s.toolCalls[0].index, 0);
+    assert.equal(s.toolCalls[0].function.name, 'get_weather');
+  }
+  // The follow-up turn: the tool's answer goes back as a `tool` message.
+  const call = r.choices[0].message.tool_calls?.[0] ?? { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+  const f = await client.chat.completions.create({ model: 'm', tools, max_tokens: 20, messages: [
+    ...messages, { role: 'assistant', content: null, tool_calls: [call] },
+    { role: 'tool', tool_call_id: call.id, content: '{"temperature": 21}' }] });
+  assert.ok(typeof f.choices[0].message.content === 'string' || f.choices[0].message.tool_calls);
+});
+
+test('image and audio parts', async () => {
+  const r = await client.chat.completions.create({ model: 'm', max_tokens: 30, messages: [{ role: 'user', content: [
+    { type: 'text', text: 'describe' },
+    { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } },
+    { type: 'input_audio', input_audio: { data: WAV.toString('base64'), format: 'wav' } }] }] });
+  if (fake)
+    assert.equal(r.choices[0].message.content, `[image ${PNG.length} bytes] [audio wav ${WAV.length} bytes] echo: describe`);
+});
+
+test('max_tokens and stop', async () => {
+  const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'a b c d e f' }], max_tokens: 2 });
+  assert.equal(r.choices[0].finish_reason, 'length');
+  assert.equal(r.usage.completion_tokens, 2);
+  if (fake) {
+    const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'a b c d e f' }], stop: [' d'] });
+    assert.equal(s.choices[0].message.content, 'echo: a b c');
+  }
+});
+
+test('bad requests raise BadRequestError with the param', async () => {
+  await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'wizard', content: 'x' }] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && e.param === 'messages[0].role');
+  await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature');
+  await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: [
+    { type: 'input_audio', input_audio: { data: '!!notbase64!!', format: 'wav' } }] }] }),
+    (e) => e instanceof OpenAI.BadRequestError && /base64/.test(e.message));
+  await assert.rejects(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'n');
+});
+
+test('an error after the stream started reaches the client as an APIError', async () => {
+  if (!fake) return;
+  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'FAIL_BAD_INPUT' }], stream: true });
+  await assert.rejects(collect(s), (e) => e instanceof OpenAI.APIError && /refuses/.test(e.message));
+});
+
+test('wrong API key raises AuthenticationError', async () => {
+  const bad = new OpenAI({ baseURL: client.baseURL, apiKey: 'wrong', maxRetries: 0 });
+  await assert.rejects(bad.models.list(), (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+});
+
+test('load: 200 requests from 8 concurrent clients, no failure, bounded memory', async (server) => {
+  // Every request carries a 64 KiB image, so leaking requests would show in the resident size.
+  const image = `data:image/png;base64,${Buffer.concat([PNG, Buffer.alloc(64 * 1024)]).toString('base64')}`;
+  const one = async (i) => {
+    const messages = [{ role: 'user', content: [{ type: 'text', text: `load ${i}` }, { type: 'image_url', image_url: { url: image } }] }];
+    if (i % 2) return (await collect(await client.chat.completions.create({ model: 'm', messages, stream: true, max_tokens: 8 }))).finish;
+    return (await client.chat.completions.create({ model: 'm', messages, max_tokens: 8 })).choices[0].finish_reason;
+  };
+  const run = async (total) => {
+    let next = 0, failures = 0;
+    const worker = async () => { while (next < total) { const i = next++; try { assert.ok(await one(i)); } catch (e) { failures++; console.error(e); } } };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return failures;
+  };
+  assert.equal(await run(50), 0);  // warm-up: thread pool, allocator arenas
+  const before = rssKiB(server.child.pid);
+  const t0 = Date.now();
+  assert.equal(await run(200), 0);
+  const seconds = (Date.now() - t0) / 1000;
+  const growth = rssKiB(server.child.pid) - before;
+  console.log(`  load: 200 requests in ${seconds.toFixed(2)} s (${(200 / seconds).toFixed(1)} req/s), RSS growth ${growth} KiB`);
+  assert.ok(growth < 8 * 1024, `resident memory grew by ${growth} KiB over 200 requests`);
+});
+
+test('metrics count the requests', async () => {
+  const text = await (await fetch(`${client.baseURL.replace(/\/v1$/, '')}/metrics`, { headers: { Authorization: `Bearer ${API_KEY}` } })).text();
+  const m = /gemma4_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} (\d+)/.exec(text);
+  assert.ok(m && Number(m[1]) >= 250, text);
+});
+
+test('SIGTERM: the stream in flight finishes, then the server exits 0', async (server) => {
+  if (!fake) return;
+  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'SLOW 25' }], stream: true });
+  const exited = new Promise((resolve) => server.child.on('exit', (code, signal) => resolve({ code, signal })));
+  let words = '', finish = null, signalled = false;
+  for await (const chunk of s) {
+    if (!signalled) { server.child.kill('SIGTERM'); signalled = true; }
+    for (const c of chunk.choices) { words += c.delta.content ?? ''; finish = c.finish_reason ?? finish; }
+  }
+  assert.equal(finish, 'stop');
+  assert.equal(words.split(' ').length, 25);
+  assert.deepEqual(await exited, { code: 0, signal: null });
+});
+
+const server = await startServer();
+client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: API_KEY, maxRetries: 0, timeout: 60000 });
+let failed = 0;
+for (const { name, fn } of tests) {
+  try {
+    await fn(server);
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+  }
+}
+if (server.child.exitCode === null) server.child.kill('SIGTERM');
+console.log(failed ? `${failed} of ${tests.length} failed` : `all ${tests.length} passed`);
+process.exit(failed ? 1 : 0);
