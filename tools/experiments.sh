@@ -21,11 +21,14 @@ limit() { echo $(( $1 < cap ? $1 : cap )); }
 
 run() {
   local name=$1; shift
+  local log
+  log=$(mktemp)
   echo "== $name"
-  echo "   $bin run -m $model --system \"…\" --think $* ${EXTRA:-}" | cut -c1-200
-  /usr/bin/time -f "   wall %e s, peak RSS %M kB" "$bin" run -m "$model" --system "$system" --think --seed 1 "$@" \
-    >/dev/null 2> >(grep -E "^load|wall|error" | sed 's/^/   /' >&2)
-  wait
+  echo "   $bin run -m $model --system \"…\" --think $*" | cut -c1-200
+  /usr/bin/time -f "wall %e s, CPU %U s user + %S s sys, peak RSS %M kB" "$bin" run -m "$model" --system "$system" \
+    --think --seed 1 "$@" >/dev/null 2>"$log" || true
+  grep -E "^load|^wall|error" "$log" | sed 's/^/   /'
+  rm -f "$log"
 }
 
 run "1. text" --max-tokens "$(limit 1024)" "$@" -p "What is the distance from Earth to the Moon?"
