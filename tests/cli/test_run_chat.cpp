@@ -278,3 +278,17 @@ TEST(CliErrors, DistinctExitCodes) {
   EXPECT_EQ(run("HF_HUB_CACHE=" + cache + " HF_HUB_OFFLINE=1 " + run_cmd + "-m someorg/some-model", &out, &err), 7)
       << err;
 }
+
+TEST(CliRun, CtrlCStopsTheAnswerNotTheProgram) {
+  // Start an endless answer, wait until it streams, press Ctrl-C: the answer stops, the
+  // statistics print and the exit status is 0.
+  const std::string dir = temp_dir("cli-sigint");
+  const std::string script = bin() + " run -m " + model() + " -p Hi --max-tokens 1000000 --temperature 0 >" + dir +
+                             "/out 2>" + dir + "/err & pid=$!; for i in $(seq 600); do [ -s " + dir +
+                             "/out ] && break; sleep 0.1; done; sleep 0.3; kill -INT $pid; wait $pid";
+  std::string ignored;
+  EXPECT_EQ(run_command("bash -c '" + script + "'", &ignored), 0);
+  const std::string err = read_file(dir + "/err");
+  EXPECT_NE(err.find("[stopped]"), std::string::npos) << err;
+  EXPECT_NE(err.find("generated "), std::string::npos) << err;
+}
