@@ -1,11 +1,12 @@
 // Audio encoder benchmark: 10 s and 30 s clips through features + audio tower + embedder.
 //
-//   bench_audio [MODEL_DIR [SECONDS ...]]   (defaults: /work/models/audio-random, 10 30)
+//   bench_audio [MODEL_DIR [SECONDS ...] [--exact]]   (defaults: /work/models/audio-random, 10 30;
+//   fast numerics unless --exact)
 //
 // Prints wall time and process CPU time (all threads): on a shared machine the CPU time
 // shows the work done even when other processes take the cores.
 // If MODEL_DIR has no model.safetensors, writes a full-size E2B audio tower with random bf16
-// weights there first (config.json with E2B's audio_config, tensors from audio_tensor_specs).
+// weights there first (the published E2B config.json, tensors from audio_tensor_specs).
 #include <chrono>
 #include <ctime>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "base/error.h"
 #include "media/audio_features.h"
 #include "model/audio_input.h"
+#include "model/published_configs.h"
 #include "model/tensor_specs.h"
 #include "tensor/dtype.h"
 
@@ -26,24 +28,13 @@ using namespace gemma4;
 
 namespace {
 
-// E2B's audio_config and text hidden size (published config.json): only the benchmark's
-// random model uses these numbers; the engine reads them from the checkpoint.
-const char* kE2BConfig = R"({
-  "model_type": "gemma4",
-  "text_config": {"hidden_size": 1536},
-  "audio_config": {
-    "hidden_size": 1024, "num_hidden_layers": 12, "num_attention_heads": 8, "hidden_act": "silu",
-    "subsampling_conv_channels": [128, 32], "conv_kernel_size": 5, "residual_weight": 0.5,
-    "attention_chunk_size": 12, "attention_context_left": 13, "attention_context_right": 0,
-    "attention_logit_cap": 50.0, "attention_invalid_logits_value": -1e9, "use_clipped_linears": true,
-    "rms_norm_eps": 1e-6, "gradient_clipping": 1e10, "output_proj_dims": 1536, "model_type": "gemma4_audio"
-  }
-})";
-
 void write_random_model(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/config.json") << kE2BConfig;
-  const auto specs = audio_tensor_specs(nlohmann::json::parse(kE2BConfig));
+  // The published E2B config; only the audio tower's tensors are written.
+  const nlohmann::json config = published_config("e2b");
+  std::ofstream(dir + "/config.json") << config.dump(2);
+  std::ofstream(dir + "/processor_config.json") << published_processor_config().dump(2);
+  const auto specs = audio_tensor_specs(config);
   nlohmann::json header = nlohmann::json::object();
   size_t offset = 0;
   for (const auto& s : specs) {
@@ -109,9 +100,17 @@ int main(int argc, char** argv) {
   try {
     const std::string dir = argc > 1 ? argv[1] : "/work/models/audio-random";
     if (!std::filesystem::exists(dir + "/model.safetensors")) write_random_model(dir);
-    const AudioInput in = AudioInput::load(dir);
+    // --exact: the float32 reference numerics; default: the fast ones (packed bf16 GEMM).
     std::vector<double> durations;
-    for (int i = 2; i < argc; ++i) durations.push_back(std::stod(argv[i]));
+    bool exact = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::string(argv[i]) == "--exact")
+        exact = true;
+      else
+        durations.push_back(std::stod(argv[i]));
+    }
+    const AudioInput in = AudioInput::load(dir, {}, exact ? EncoderNumerics::exact : EncoderNumerics::fast);
+    std::printf("numerics: %s\n", exact ? "exact (float32)" : "fast (bf16 GEMM)");
     if (durations.empty()) durations = {10.0, 30.0};
     in.embed_pcm(test_clip(1.0));  // touch the mapped weights once
     for (double seconds : durations) {

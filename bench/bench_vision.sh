@@ -4,6 +4,10 @@
 #
 #   bash bench/bench_vision.sh [MODEL_DIR] [BUDGET]
 #
+# The default numerics are the fast ones (packed bf16 GEMM); EXACT=1 also times the float32
+# reference (--exact, several times slower) in the same run, for the ratio. The encode line
+# reports wall and CPU seconds (CPU time stays meaningful when the machine is shared).
+#
 # MODEL_DIR defaults to /work/models/e2b-random if it holds vision tensors, else
 # /work/models/vision-random (written by bench/make_random_vision.py when missing).
 # Work at budget 280: N = 2394 patches, ~723 GFLOP of linears + ~282 GFLOP of attention.
@@ -26,5 +30,9 @@ PHOTO=bench/photo_640x480.png
 OUT=$(mktemp --suffix=.npy)
 trap 'rm -f "$OUT"' EXIT
 echo "model: $MODEL  budget: $BUDGET  photo: $PHOTO"
-/usr/bin/time -f "wall %e s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
+/usr/bin/time -f "wall %e s, cpu %U+%S s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
   --image-tokens "$BUDGET" --out "$OUT" --timing
+if [[ ${EXACT:-0} == 1 ]]; then
+  /usr/bin/time -f "wall %e s, cpu %U+%S s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
+    --image-tokens "$BUDGET" --out "$OUT" --timing --exact
+fi

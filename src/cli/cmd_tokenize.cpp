@@ -44,16 +44,26 @@ int bench(const gemma4::Tokenizer& tok, const std::string& file, double mb) {
   bool jsonl = file.size() > 6 && file.compare(file.size() - 6, 6, ".jsonl") == 0;
   std::vector<std::string> texts = read_texts(file, jsonl);
   if (texts.empty()) throw Error("no text in " + file, ExitCode::bad_input);
+  // First pass: every text once, word cache cold (the honest number for unseen text).
+  // Then the texts repeat up to --bench-mb (word cache warm, like long natural text).
+  size_t first_bytes = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (const std::string& t : texts) {
+    tok.encode(t);
+    first_bytes += t.size();
+  }
+  double first_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   size_t bytes = 0, tokens = 0;
   const size_t target = static_cast<size_t>(mb * 1e6);
-  auto t0 = std::chrono::steady_clock::now();
+  t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; bytes < target; i = (i + 1) % texts.size()) {
     tokens += tok.encode(texts[i]).size();
     bytes += texts[i].size();
   }
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("{\"bytes\": %zu, \"tokens\": %zu, \"seconds\": %.3f, \"MB_per_s\": %.2f, \"tokens_per_s\": %.0f}\n", bytes,
-              tokens, s, bytes / 1e6 / s, tokens / s);
+  std::printf("{\"first_pass_bytes\": %zu, \"first_pass_MB_per_s\": %.2f, \"bytes\": %zu, \"tokens\": %zu, "
+              "\"seconds\": %.3f, \"MB_per_s\": %.2f, \"tokens_per_s\": %.0f}\n",
+              first_bytes, first_bytes / 1e6 / first_s, bytes, tokens, s, bytes / 1e6 / s, tokens / s);
   return 0;
 }
 

@@ -1,4 +1,5 @@
-// Audio encoder forward pass in plain float32 C++; every linear goes through kernels::matmul.
+// Audio encoder forward pass in plain C++; every linear goes through kernels::matmul (exact
+// numerics) or the packed bf16 kernels::gemm (fast numerics, model/clipped_linear.h).
 // Follows ../shared/spec/audio.md §4 block by block.
 #include "model/audio_encoder.h"
 
@@ -7,6 +8,8 @@
 #include <limits>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {
@@ -24,14 +27,17 @@ void clamp_all(std::vector<float>& x, float lo, float hi) {
 
 // RMSNorm of each row: x · (mean(x²) + eps)^-½ · g (no "1 + g" offset in the audio tower).
 // An empty `g` means no weight.
+// Rows are independent: spread over the thread pool (the same numbers either way).
 void rms_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * width;
-    double sum = 0;
-    for (int64_t i = 0; i < width; ++i) sum += static_cast<double>(row[i]) * row[i];
-    const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(width) + eps));
-    for (int64_t i = 0; i < width; ++i) row[i] = row[i] * inv * (g.empty() ? 1.0f : g[i]);
-  }
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = x + r * width;
+      double sum = 0;
+      for (int64_t i = 0; i < width; ++i) sum += static_cast<double>(row[i]) * row[i];
+      const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(width) + eps));
+      for (int64_t i = 0; i < width; ++i) row[i] = row[i] * inv * (g.empty() ? 1.0f : g[i]);
+    }
+  });
 }
 
 // LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
@@ -54,17 +60,21 @@ std::vector<float> linear(const Weight& w, const std::vector<float>& x, int64_t 
   return y;
 }
 
-std::vector<float> clipped_linear(const ClippedLinear& l, std::vector<float> x, int64_t n) {
-  clamp_all(x, l.input_min, l.input_max);
-  std::vector<float> y = linear(l.weight, x, n);
-  clamp_all(y, l.output_min, l.output_max);
+// Without bounds (the layer's weight only), on the packed GEMM when packed.
+std::vector<float> linear(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
+  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
+  apply_unclipped(l, x.data(), n, y.data());
   return y;
+}
+
+std::vector<float> clipped_linear(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
+  return apply(l, x, n);
 }
 
 // One stride-2, 3x3, pad-1 convolution over [time, freq, channels] (channels fastest) as
 // im2col + matmul: the PyTorch kernel [out, in, 3, 3] is already a [out, in*9] matrix whose
 // columns are ordered (in, row, col), so each patch is gathered in that order.
-std::vector<float> conv3x3_stride2(const Weight& w, const std::vector<float>& x, int64_t T, int64_t Fq,
+std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<float>& x, int64_t T, int64_t Fq,
                                    int64_t C, int64_t* T_out, int64_t* F_out) {
   const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1;
   std::vector<float> patches(static_cast<size_t>(To * Fo * C * 9), 0.0f);
@@ -108,8 +118,9 @@ Weight bind(const TensorInfo& t, int64_t rows, int64_t cols) {
 
 struct Binder {
   const TensorStore& store;
+  const LoadOptions& options;
   Weight matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    return bind(store.require(name, {rows, cols}), rows, cols);
+    return bind_weight(store, name, rows, cols, WeightRole::linear, options);
   }
   std::vector<float> vec(const std::string& name, std::vector<int64_t> shape) const {
     return to_f32(store.require(name, shape));
@@ -191,12 +202,13 @@ int64_t audio_soft_token_count(int64_t mel_frames, int num_convs) {
 
 // ---- loading ---------------------------------------------------------------------------------
 
-AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& config) {
+AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& config, const LoadOptions& options,
+                                EncoderNumerics numerics) {
   AudioEncoder e;
   e.store_ = store;
   AudioConfig& c = e.cfg_;
   c = config;
-  const Binder b{e.store_};
+  const Binder b{e.store_, options};
   const std::string sscp = c.prefix + "subsample_conv_projection.";
   // The mel width (config.num_mel_bins, from the feature extractor) must match the projection.
   const TensorInfo& proj = e.store_.require(sscp + "input_proj_linear.weight");
@@ -208,14 +220,15 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
             " mel bins and " + std::to_string(c.conv_channels.back()) + " channels give " +
             std::to_string(c.input_proj_features()),
         ExitCode::bad_input);
-  e.conv0_ = bind(e.store_.require(sscp + "layer0.conv.weight", {c.conv_channels[0], 1, 3, 3}), c.conv_channels[0], 9);
-  e.conv1_ = bind(e.store_.require(sscp + "layer1.conv.weight", {c.conv_channels[1], c.conv_channels[0], 3, 3}),
+  e.numerics_ = numerics;
+  e.conv0_.weight = bind(e.store_.require(sscp + "layer0.conv.weight", {c.conv_channels[0], 1, 3, 3}), c.conv_channels[0], 9);
+  e.conv1_.weight = bind(e.store_.require(sscp + "layer1.conv.weight", {c.conv_channels[1], c.conv_channels[0], 3, 3}),
                   c.conv_channels[1], c.conv_channels[0] * 9);
   e.conv0_norm_ = b.vec(sscp + "layer0.norm.weight", {c.conv_channels[0]});
   e.conv1_norm_ = b.vec(sscp + "layer1.norm.weight", {c.conv_channels[1]});
-  e.input_proj_ = b.matrix(sscp + "input_proj_linear.weight", c.hidden_size, proj.shape[1]);
+  e.input_proj_.weight = b.matrix(sscp + "input_proj_linear.weight", c.hidden_size, proj.shape[1]);
 
-  const int64_t d = c.hidden_size, ff = 4LL * d;
+  const int64_t d = c.hidden_size, ff = 4LL * d;  // the reference's FFN width is 4 x hidden (not in config)
   const bool clip = c.use_clipped_linears;
   for (int L = 0; L < c.num_layers; ++L) {
     const std::string p = c.prefix + "layers." + std::to_string(L) + ".";
@@ -244,10 +257,17 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
     w.depthwise = b.vec(p + "lconv1d.depthwise_conv1d.weight", {d, 1, c.conv_kernel_size});
     e.layers_.push_back(std::move(w));
   }
-  e.output_proj_ = b.matrix(c.prefix + "output_proj.weight", c.output_proj_dims, d);
+  e.output_proj_.weight = b.matrix(c.prefix + "output_proj.weight", c.output_proj_dims, d);
   e.output_proj_bias_ = b.vec(c.prefix + "output_proj.bias", {c.output_proj_dims});
-  e.embedding_projection_ =
+  e.embedding_projection_.weight =
       b.matrix(c.embedder_prefix + "embedding_projection.weight", c.text_hidden_size, c.output_proj_dims);
+  if (numerics == EncoderNumerics::fast) {
+    for (ClippedLinear* l : {&e.conv0_, &e.conv1_, &e.input_proj_, &e.output_proj_, &e.embedding_projection_}) l->pack();
+    for (ConformerLayerWeights& w : e.layers_)
+      for (ClippedLinear* l : {&w.ffn1.up, &w.ffn1.down, &w.ffn2.up, &w.ffn2.down, &w.q, &w.k, &w.v, &w.post,
+                               &w.linear_start, &w.linear_end})
+        l->pack();
+  }
   return e;
 }
 
@@ -263,7 +283,7 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
     if (!mask[t]) std::fill_n(x.begin() + t * Fq, Fq, 0.0f);
 
   int64_t C = 1;
-  const Weight* convs[2] = {&conv0_, &conv1_};
+  const ClippedLinear* convs[2] = {&conv0_, &conv1_};
   const std::vector<float>* norms[2] = {&conv0_norm_, &conv1_norm_};
   for (int i = 0; i < 2; ++i) {
     int64_t To = 0, Fo = 0;
@@ -292,7 +312,10 @@ void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>&
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
   rms_norm_rows(h.data(), T, d, w.pre_norm, c.rms_norm_eps);
   h = clipped_linear(w.up, std::move(h), T);
-  for (float& v : h) v = silu(v);
+  if (numerics_ == EncoderNumerics::fast)
+    kernels::silu(h.data(), static_cast<int64_t>(h.size()));
+  else
+    for (float& v : h) v = silu(v);
   h = clipped_linear(w.down, std::move(h), T);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
   rms_norm_rows(h.data(), T, d, w.post_norm, c.rms_norm_eps);
@@ -379,8 +402,11 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
   rms_norm_rows(h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
   std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
   std::vector<float> glu(static_cast<size_t>(T * d));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
+  if (numerics_ == EncoderNumerics::fast)
+    kernels::glu_sigmoid(gl.data(), T, d, glu.data());
+  else
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
   std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
   for (int64_t t = 0; t < T; ++t) {
     for (int64_t i = 0; i < d; ++i) {
@@ -394,7 +420,10 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
   }
   clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
   rms_norm_rows(conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
-  for (float& val : conv) val = silu(val);
+  if (numerics_ == EncoderNumerics::fast)
+    kernels::silu(conv.data(), static_cast<int64_t>(conv.size()));
+  else
+    for (float& val : conv) val = silu(val);
   return clipped_linear(w.linear_end, std::move(conv), T);
 }
 

@@ -14,6 +14,8 @@
 
 #include "io/safetensors.h"
 #include "media/audio_features.h"
+#include "model/clipped_linear.h"
+#include "model/weights.h"
 #include "tensor/weight.h"
 
 namespace gemma4 {
@@ -53,11 +55,6 @@ struct AudioConfig {
 // Soft tokens per clip of F mel frames (each subsampling conv halves time, rounding up).
 int64_t audio_soft_token_count(int64_t mel_frames, int num_convs = 2);
 
-// y = clamp(clamp(x, in) · Wᵀ, out): linear with bounds stored in the checkpoint.
-struct ClippedLinear {
-  Weight weight;
-  float input_min, input_max, output_min, output_max;
-};
 
 struct FeedForwardWeights {
   std::vector<float> pre_norm, post_norm;
@@ -83,8 +80,11 @@ struct AudioEncoderTrace {
 
 class AudioEncoder {
  public:
-  // Binds every audio tensor of `store` (shapes checked against `config`).
-  static AudioEncoder load(const TensorStore& store, const AudioConfig& config);
+  // Binds every audio tensor of `store` (shapes checked against `config`). The linears go
+  // through `options.converter` like the text decoder's; the small conv kernels stay as stored.
+  // EncoderNumerics::fast packs every dense product for the bf16 GEMM (model/clipped_linear.h).
+  static AudioEncoder load(const TensorStore& store, const AudioConfig& config, const LoadOptions& options = {},
+                           EncoderNumerics numerics = EncoderNumerics::exact);
 
   const AudioConfig& config() const { return cfg_; }
 
@@ -102,13 +102,14 @@ class AudioEncoder {
 
   AudioConfig cfg_;
   TensorStore store_;  // keeps the mapped weights alive
-  Weight conv0_, conv1_;  // [out, in*3*3] views of the subsampling conv kernels
+  EncoderNumerics numerics_ = EncoderNumerics::exact;
+  ClippedLinear conv0_, conv1_;  // [out, in*3*3] views of the subsampling conv kernels (unclipped)
   std::vector<float> conv0_norm_, conv1_norm_;
-  Weight input_proj_;
+  ClippedLinear input_proj_;  // unclipped
   std::vector<ConformerLayerWeights> layers_;
-  Weight output_proj_;
+  ClippedLinear output_proj_;  // unclipped
   std::vector<float> output_proj_bias_;
-  Weight embedding_projection_;
+  ClippedLinear embedding_projection_;  // unclipped
 };
 
 }  // namespace gemma4

@@ -59,7 +59,7 @@ std::vector<PlacedSoftToken> place_audio_blocks(const std::vector<int64_t>& ids,
   return placed;
 }
 
-AudioInput AudioInput::load(const std::string& model_dir) {
+AudioInput AudioInput::load(const std::string& model_dir, const LoadOptions& options, EncoderNumerics numerics) {
   const std::filesystem::path dir(model_dir);
   const std::string config_path = (dir / "config.json").string();
   if (!file_exists(config_path)) throw Error("no config.json in " + model_dir, ExitCode::not_found);
@@ -68,7 +68,7 @@ AudioInput AudioInput::load(const std::string& model_dir) {
   if (file_exists(processor_path)) in.features_ = AudioFeatureConfig::from_processor_config(read_json(processor_path));
   AudioConfig cfg = AudioConfig::from_json(read_json(config_path));
   cfg.num_mel_bins = in.features_.num_mel_bins;
-  in.encoder_ = AudioEncoder::load(TensorStore::open(model_dir), cfg);
+  in.encoder_ = AudioEncoder::load(TensorStore::open(model_dir), cfg, options, numerics);
   return in;
 }
 
@@ -96,6 +96,23 @@ std::vector<AudioBlock> AudioInput::embed_file(const std::string& path) const {
 
 std::vector<AudioBlock> AudioInput::embed_bytes(const void* data, size_t size, const std::string& source) const {
   return embed_pcm(load_audio_mono_bytes(data, size, features_.sample_rate, source));
+}
+
+}  // namespace gemma4
+
+namespace gemma4 {
+
+PlacedAudio place_audio_files(const std::string& model_dir, const std::vector<std::string>& files,
+                              const std::vector<int64_t>& ids) {
+  PlacedAudio out;
+  if (files.empty()) return out;
+  const AudioInput input = AudioInput::load(model_dir);
+  for (const std::string& f : files)
+    for (AudioBlock& b : input.embed_file(f)) out.blocks.push_back(std::move(b));
+  const AudioConfig& cfg = input.encoder().config();
+  check(cfg.audio_token_id >= 0, "config.json has no audio_token_id", ExitCode::unsupported);
+  out.placed = place_audio_blocks(ids, cfg.audio_token_id, out.blocks, cfg.text_hidden_size);
+  return out;
 }
 
 }  // namespace gemma4

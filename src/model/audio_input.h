@@ -28,11 +28,21 @@ struct PlacedSoftToken {
 std::vector<PlacedSoftToken> place_audio_blocks(const std::vector<int64_t>& ids, int64_t audio_token_id,
                                                 const std::vector<AudioBlock>& blocks, int64_t hidden);
 
+// Soft tokens of audio files placed into the audio placeholder runs of `ids`, in order
+// (files in order, each file's 30 s pieces in order). Empty when `files` is empty.
+struct PlacedAudio {
+  std::vector<AudioBlock> blocks;       // owns the rows `placed` points at
+  std::vector<PlacedSoftToken> placed;
+};
+PlacedAudio place_audio_files(const std::string& model_dir, const std::vector<std::string>& files,
+                              const std::vector<int64_t>& ids);
+
 class AudioInput {
  public:
   // Reads config.json, processor_config.json (feature extractor; Gemma 4 defaults when the
   // folder has none) and the audio weights of a model folder.
-  static AudioInput load(const std::string& model_dir);
+  static AudioInput load(const std::string& model_dir, const LoadOptions& options = {},
+                         EncoderNumerics numerics = EncoderNumerics::exact);
 
   const AudioFeatureConfig& features() const { return features_; }
   const AudioEncoder& encoder() const { return encoder_; }

@@ -33,7 +33,7 @@ std::vector<TensorSpec> audio_tensor_specs(const nlohmann::json& config) {
   }
   specs.push_back({sscp + "input_proj_linear.weight", {c.hidden_size, c.input_proj_features()}});
 
-  const int64_t d = c.hidden_size, ff = 4LL * d;
+  const int64_t d = c.hidden_size, ff = 4LL * d;  // FFN width 4 x hidden, as the reference
   const bool bounds = c.use_clipped_linears;
   for (int L = 0; L < c.num_layers; ++L) {
     const std::string p = c.prefix + "layers." + std::to_string(L) + ".";

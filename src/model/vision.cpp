@@ -1,6 +1,7 @@
 // The Gemma 4 vision tower (patch embedder, encoder layers, pooler) and the multimodal
-// embedder, written to read like shared/spec/vision.md section 3.2. Every linear goes
-// through kernels::matmul; the rest is plain C++.
+// embedder, written to read like shared/spec/vision.md section 3.2. Linears go through
+// kernels::matmul (exact numerics) or the packed bf16 kernels::gemm (fast numerics), attention
+// through plain per-head products (exact) or kernels::attention_bidirectional (fast).
 #include "model/vision.h"
 
 #include <algorithm>
@@ -9,6 +10,9 @@
 
 #include "base/error.h"
 #include "base/mapped_file.h"
+#include "base/thread_pool.h"
+#include "kernels/attention_long.h"
+#include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {
@@ -50,9 +54,15 @@ float optional_scalar(const TensorStore& store, const std::string& name, float a
   return to_f32(*t)[0];
 }
 
+ClippedLinear unclipped(Weight w) {
+  ClippedLinear l;
+  l.weight = std::move(w);
+  return l;
+}
+
 ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, int64_t rows, int64_t cols,
                           bool clipped) {
-  ClippedLinear l{require_weight(store, prefix + ".linear.weight", rows, cols), -kInf, kInf, -kInf, kInf};
+  ClippedLinear l = unclipped(require_weight(store, prefix + ".linear.weight", rows, cols));
   if (clipped) {
     l.input_min = optional_scalar(store, prefix + ".input_min", -kInf);
     l.input_max = optional_scalar(store, prefix + ".input_max", kInf);
@@ -64,25 +74,18 @@ ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, i
 
 // ---- Building blocks (spec 3.1)
 
-// y[n, out] = clamp(clamp(x, in bounds) · Wᵀ, out bounds)
-std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
-  std::vector<float> clamped(x.size());
-  for (size_t i = 0; i < x.size(); ++i) clamped[i] = std::clamp(x[i], l.input_min, l.input_max);
-  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
-  kernels::matmul(l.weight, clamped.data(), n, y.data());
-  for (float& v : y) v = std::clamp(v, l.output_min, l.output_max);
-  return y;
-}
-
 // x * (mean(x²) + eps)^-½ * w over each row of `width` values; no weight when w is null.
+// Rows are independent, so they are spread over the thread pool (same numbers either way).
 void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * width;
-    double sum_sq = 0;
-    for (int i = 0; i < width; ++i) sum_sq += static_cast<double>(row[i]) * row[i];
-    const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / width + eps));
-    for (int i = 0; i < width; ++i) row[i] = w ? row[i] * inv * w[i] : row[i] * inv;
-  }
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = x + r * width;
+      double sum_sq = 0;
+      for (int i = 0; i < width; ++i) sum_sq += static_cast<double>(row[i]) * row[i];
+      const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / width + eps));
+      for (int i = 0; i < width; ++i) row[i] = w ? row[i] * inv * w[i] : row[i] * inv;
+    }
+  });
 }
 
 std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps) {
@@ -98,16 +101,14 @@ float gelu_tanh(float x) {
 
 // 2-D rotary embedding of one head vector: the first half rotates with the column x, the
 // second half with the row y; inside each half, channel i pairs with i + half/2 (NeoX style).
-void rope_2d(float* z, int head_dim, int32_t x, int32_t y, double theta) {
+// cos/sin: this patch's [2 axes][half/2] values from VisionModel::rope_table.
+void rope_2d(float* z, int head_dim, const float* cos, const float* sin) {
   const int half = head_dim / 2;
   const int pairs = half / 2;
-  const int32_t position[2] = {x, y};
   for (int axis = 0; axis < 2; ++axis) {
     float* part = z + axis * half;
     for (int i = 0; i < pairs; ++i) {
-      const float inv_freq = static_cast<float>(1.0 / std::pow(theta, (2.0 * i) / half));
-      const float angle = static_cast<float>(position[axis]) * inv_freq;
-      const float c = std::cos(angle), s = std::sin(angle);
+      const float c = cos[axis * pairs + i], s = sin[axis * pairs + i];
       const float a = part[i], b = part[i + pairs];
       part[i] = a * c - b * s;
       part[i + pairs] = b * c + a * s;
@@ -176,8 +177,10 @@ VisionConfig VisionConfig::from_json(const nlohmann::json& config) {
 
 // ---- Loading
 
-VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nlohmann::json& config_json) {
+VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nlohmann::json& config_json,
+                              EncoderNumerics numerics) {
   VisionModel m;
+  m.numerics_ = numerics;
   m.store_ = std::move(store);
   m.config_ = VisionConfig::from_json(config_json);
   const TensorStore& s = *m.store_;
@@ -186,8 +189,8 @@ VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nl
   const int64_t q_width = int64_t{c.num_heads} * c.head_dim, kv_width = int64_t{c.num_kv_heads} * c.head_dim;
   const std::string tower = "model.vision_tower.";
 
-  m.patch_projection_ =
-      require_weight(s, tower + "patch_embedder.input_proj.weight", D, int64_t{c.patch_size} * c.patch_size * 3);
+  m.patch_projection_ = unclipped(
+      require_weight(s, tower + "patch_embedder.input_proj.weight", D, int64_t{c.patch_size} * c.patch_size * 3));
   const TensorInfo& table = s.require(tower + "patch_embedder.position_embedding_table", {2, c.position_embedding_size, D});
   m.position_table_ = bind_weight(TensorInfo{table.name, table.file, table.dtype, {2 * c.position_embedding_size, D},
                                              table.data, table.nbytes});
@@ -216,11 +219,18 @@ VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nl
     m.std_bias_ = require_vector(s, tower + "std_bias", D);
     m.std_scale_ = require_vector(s, tower + "std_scale", D);
   }
-  m.embedding_projection_ = require_weight(s, "model.embed_vision.embedding_projection.weight", c.text_hidden_size, D);
+  m.embedding_projection_ =
+      unclipped(require_weight(s, "model.embed_vision.embedding_projection.weight", c.text_hidden_size, D));
+  if (numerics == EncoderNumerics::fast) {
+    m.patch_projection_.pack();
+    m.embedding_projection_.pack();
+    for (VisionLayer& l : m.layers_)
+      for (ClippedLinear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) lin->pack();
+  }
   return m;
 }
 
-VisionModel VisionModel::load_folder(const std::string& model_dir) {
+VisionModel VisionModel::load_folder(const std::string& model_dir, EncoderNumerics numerics) {
   const std::string config_path = model_dir + "/config.json";
   check(file_exists(config_path), "no config.json in " + model_dir, ExitCode::not_found);
   nlohmann::json config;
@@ -229,7 +239,7 @@ VisionModel VisionModel::load_folder(const std::string& model_dir) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(config_path + ": invalid JSON (" + e.what() + ")", ExitCode::bad_input);
   }
-  return load(std::make_shared<const TensorStore>(TensorStore::open(model_dir)), config);
+  return load(std::make_shared<const TensorStore>(TensorStore::open(model_dir)), config, numerics);
 }
 
 // ---- Forward pass (spec 3.2)
@@ -247,7 +257,8 @@ std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* 
 
   std::vector<float> h = embed_patches(patches);
   if (trace) trace->patch_embeddings = h;
-  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, h);
+  const RopeTable rope = rope_table(patches);
+  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, rope, h);
   if (trace) trace->encoder_output = h;
   std::vector<float> pooled = pool(patches, h);
   if (trace) trace->pooled = pooled;
@@ -260,7 +271,7 @@ std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const
   std::vector<float> u(patches.pixel_values.size());
   for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
   std::vector<float> h(static_cast<size_t>(N * D));
-  kernels::matmul(patch_projection_, u.data(), N, h.data());
+  apply_unclipped(patch_projection_, u.data(), N, h.data());
   std::vector<float> row_x(D), row_y(D);
   for (int64_t n = 0; n < N; ++n) {
     const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
@@ -272,10 +283,28 @@ std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const
 }
 
 // Sandwich-normed residual blocks: h += norm(attn(norm(h))); h += norm(mlp(norm(h))).
-void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, std::vector<float>& h) const {
+VisionModel::RopeTable VisionModel::rope_table(const ImagePatches& patches) const {
+  const int half = config_.head_dim / 2, pairs = half / 2;
+  std::vector<float> inv_freq(pairs);
+  for (int i = 0; i < pairs; ++i) inv_freq[i] = static_cast<float>(1.0 / std::pow(config_.rope_theta, (2.0 * i) / half));
+  RopeTable t;
+  t.cos.resize(static_cast<size_t>(patches.num_patches * 2 * pairs));
+  t.sin.resize(t.cos.size());
+  for (int64_t n = 0; n < patches.num_patches; ++n)
+    for (int axis = 0; axis < 2; ++axis)
+      for (int i = 0; i < pairs; ++i) {
+        const float angle = static_cast<float>(patches.position_ids[n * 2 + axis]) * inv_freq[i];
+        t.cos[(n * 2 + axis) * pairs + i] = std::cos(angle);
+        t.sin[(n * 2 + axis) * pairs + i] = std::sin(angle);
+      }
+  return t;
+}
+
+void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
+                                std::vector<float>& h) const {
   const int D = config_.hidden_size;
   const double eps = config_.rms_norm_eps;
-  std::vector<float> a = attention(layer, patches, rms_norm(h, D, layer.input_norm, eps));
+  std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps));
   rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps);
   for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
   std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps));
@@ -286,7 +315,7 @@ void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& pa
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
 // 2-D RoPE on q and k, softmax(q·kᵀ) with scale 1 (the norms already fix the magnitude).
 std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches,
-                                          const std::vector<float>& x) const {
+                                          const RopeTable& rope, const std::vector<float>& x) const {
   const VisionConfig& c = config_;
   const int64_t N = patches.num_patches;
   const int hd = c.head_dim;
@@ -296,10 +325,28 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
   rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps);
   rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps);
   rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps);
-  for (int64_t n = 0; n < N; ++n) {
-    const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
-    for (int head = 0; head < c.num_heads; ++head) rope_2d(&q[(n * c.num_heads + head) * hd], hd, px, py, c.rope_theta);
-    for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&k[(n * c.num_kv_heads + head) * hd], hd, px, py, c.rope_theta);
+  const int rope_stride = hd / 2;  // 2 axes × hd/4 pairs per patch
+  parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* cos = &rope.cos[n * rope_stride];
+      const float* sin = &rope.sin[n * rope_stride];
+      for (int head = 0; head < c.num_heads; ++head) rope_2d(&q[(n * c.num_heads + head) * hd], hd, cos, sin);
+      for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&k[(n * c.num_kv_heads + head) * hd], hd, cos, sin);
+    }
+  });
+
+  if (numerics_ == EncoderNumerics::fast) {
+    kernels::LongAttentionShape shape;
+    shape.queries = shape.keys = N;
+    shape.heads = c.num_heads;
+    shape.kv_heads = c.num_kv_heads;
+    shape.head_dim = hd;
+    shape.q_stride = shape.out_stride = int64_t{c.num_heads} * hd;
+    shape.kv_stride = int64_t{c.num_kv_heads} * hd;
+    shape.scale = 1.f;
+    std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
+    kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, out.data());
+    return apply(layer.o, out, N);
   }
 
   // Per head, in blocks of queries so the score matrix stays small: S = Q·Kᵀ, P = softmax(S),
@@ -344,7 +391,10 @@ std::vector<float> VisionModel::mlp(const VisionLayer& layer, const std::vector<
   const int64_t N = static_cast<int64_t>(x.size()) / config_.hidden_size;
   std::vector<float> gate = apply(layer.gate, x, N);
   const std::vector<float> up = apply(layer.up, x, N);
-  for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+  if (numerics_ == EncoderNumerics::fast)
+    kernels::gelu_tanh_mul(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
+  else
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
   return apply(layer.down, gate, N);
 }
 
@@ -375,7 +425,7 @@ std::vector<float> VisionModel::project(const std::vector<float>& pooled) const 
   const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps);
   const int64_t T = static_cast<int64_t>(pooled.size()) / D;
   std::vector<float> out(static_cast<size_t>(T * config_.text_hidden_size));
-  kernels::matmul(embedding_projection_, normed.data(), T, out.data());
+  apply_unclipped(embedding_projection_, normed.data(), T, out.data());
   return out;
 }
 

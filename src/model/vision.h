@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "model/clipped_linear.h"
 #include "media/image.h"
 #include "tensor/weight.h"
 
@@ -35,11 +36,7 @@ struct VisionConfig {
   static bool present(const nlohmann::json& config);
 };
 
-// A linear layer whose input and output are clamped to stored bounds (±inf when absent).
-struct ClippedLinear {
-  Weight weight;
-  float input_min, input_max, output_min, output_max;
-};
+
 
 struct VisionLayer {
   std::vector<float> input_norm, post_attention_norm, pre_feedforward_norm, post_feedforward_norm;
@@ -57,9 +54,10 @@ struct VisionTrace {
 class VisionModel {
  public:
   // Binds the weights named in `store` (which stays alive as long as the model).
-  static VisionModel load(std::shared_ptr<const TensorStore> store, const nlohmann::json& config);
+  static VisionModel load(std::shared_ptr<const TensorStore> store, const nlohmann::json& config,
+                          EncoderNumerics numerics = EncoderNumerics::exact);
   // Convenience: config.json and the weights of a model folder.
-  static VisionModel load_folder(const std::string& model_dir);
+  static VisionModel load_folder(const std::string& model_dir, EncoderNumerics numerics = EncoderNumerics::exact);
 
   const VisionConfig& config() const { return config_; }
 
@@ -68,19 +66,27 @@ class VisionModel {
 
  private:
   std::vector<float> embed_patches(const ImagePatches& patches) const;
-  void encoder_layer(const VisionLayer& layer, const ImagePatches& patches, std::vector<float>& h) const;
-  std::vector<float> attention(const VisionLayer& layer, const ImagePatches& patches, const std::vector<float>& x) const;
+  // cos/sin of every patch's 2-D RoPE angles: [N][2 axes][head_dim / 4] each.
+  struct RopeTable {
+    std::vector<float> cos, sin;
+  };
+  RopeTable rope_table(const ImagePatches& patches) const;
+  void encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
+                     std::vector<float>& h) const;
+  std::vector<float> attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
+                               const std::vector<float>& x) const;
   std::vector<float> mlp(const VisionLayer& layer, const std::vector<float>& x) const;
   std::vector<float> pool(const ImagePatches& patches, const std::vector<float>& h) const;
   std::vector<float> project(const std::vector<float>& pooled) const;
 
   std::shared_ptr<const TensorStore> store_;
   VisionConfig config_;
-  Weight patch_projection_;  // [hidden, patch_size² * 3]
+  EncoderNumerics numerics_ = EncoderNumerics::exact;
+  ClippedLinear patch_projection_;            // [hidden, patch_size² * 3], unclipped
   Weight position_table_;    // [2 * position_embedding_size, hidden]: x table, then y table
   std::vector<VisionLayer> layers_;
   std::vector<float> std_bias_, std_scale_;  // only when config.standardize
-  Weight embedding_projection_;               // [text_hidden, hidden]
+  ClippedLinear embedding_projection_;        // [text_hidden, hidden], unclipped
 };
 
 }  // namespace gemma4

@@ -1,5 +1,7 @@
 #include "text/tokenizer.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -281,6 +283,9 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
           "tokenizer.json: merge \"" + left + "\" + \"" + right + "\" uses a piece missing from the vocabulary");
     t.merges_.insert((static_cast<uint64_t>(*l) << 32) | static_cast<uint32_t>(*rt), Merge{rank++, *joined});
   }
+  t.find_safe_splits();
+  static std::atomic<uint64_t> next_instance{1};
+  t.instance_id_ = next_instance++;
 
   std::vector<std::pair<std::string, int32_t>> added;
   for (auto& a : r.added) {
@@ -352,12 +357,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
       ++pos;
       continue;
     }
-    if (pos > gap_start) encode_word(text.substr(gap_start, pos - gap_start), &out);
+    if (pos > gap_start) encode_gap(text.substr(gap_start, pos - gap_start), &out);
     out.push_back(id);
     pos += len;
     gap_start = pos;
   }
-  if (gap_start < text.size()) encode_word(text.substr(gap_start), &out);
+  if (gap_start < text.size()) encode_gap(text.substr(gap_start), &out);
   return out;
 }
 
@@ -429,6 +434,85 @@ std::optional<int32_t> Tokenizer::find_piece(std::string_view text) const {
   }
 }
 
+void Tokenizer::find_safe_splits() {
+  // A split between code points a|b is exact iff no merged piece contains "ab" (a merge can
+  // only join neighbours). We split before a space (▁) and at newline/other transitions, so
+  // record which of those pairs the merges do join.
+  bool newline_mixed = false;
+  for (size_t id = 0; id < pieces_.size(); ++id) {
+    const std::string& p = pieces_[id];
+    if (p.size() < 2) continue;
+    uint32_t prev = 0, cp = 0;
+    bool has_newline = false, has_other = false;
+    for (size_t pos = 0; pos < p.size();) {
+      size_t len = utf8_sequence(p, pos, &cp);
+      if (len == 0) {
+        len = 1;
+        cp = 0xFFFFFFFF;
+      }
+      if (pos > 0 && cp == kSpaceMark && prev != kSpaceMark &&
+          std::find(no_split_before_space_.begin(), no_split_before_space_.end(), prev) == no_split_before_space_.end())
+        no_split_before_space_.push_back(prev);
+      (cp == '\n' ? has_newline : has_other) = true;
+      prev = cp;
+      pos += len;
+    }
+    newline_mixed |= has_newline && has_other;
+  }
+  split_at_newlines_ = !newline_mixed;
+}
+
+void Tokenizer::encode_gap(std::string_view gap, std::vector<int32_t>* out) const {
+  // Natural text repeats its words: a per-thread cache of short words' ids (as HF keeps one)
+  // skips the merge loop for most of them. Per thread, so encode() stays safe to call
+  // concurrently; keyed by tokenizer instance.
+  struct WordCache {
+    uint64_t owner = 0;
+    std::unordered_map<std::string, std::vector<int32_t>> words;
+  };
+  thread_local WordCache cache;
+  if (cache.owner != instance_id_) {
+    cache.words.clear();
+    cache.owner = instance_id_;
+  }
+  auto encode_cached = [&](std::string_view word) {
+    if (word.size() > 48) return encode_word(word, out);
+    std::string key(word);
+    auto it = cache.words.find(key);
+    if (it == cache.words.end()) {
+      if (cache.words.size() >= 100000) cache.words.clear();
+      std::vector<int32_t> ids;
+      encode_word(word, &ids);
+      it = cache.words.emplace(std::move(key), std::move(ids)).first;
+    }
+    out->insert(out->end(), it->second.begin(), it->second.end());
+  };
+  size_t start = 0;
+  uint32_t prev = 0xFFFFFFFF;
+  for (size_t pos = 0; pos < gap.size();) {
+    uint32_t cp;
+    size_t len = utf8_sequence(gap, pos, &cp);
+    if (len == 0) {
+      len = 1;
+      cp = 0xFFFFFFFF;
+    }
+    if (cp == ' ') cp = kSpaceMark;
+    if (pos > start) {
+      bool split = cp == kSpaceMark && prev != kSpaceMark &&
+                   std::find(no_split_before_space_.begin(), no_split_before_space_.end(), prev) ==
+                       no_split_before_space_.end();
+      split |= split_at_newlines_ && ((cp == '\n') != (prev == '\n'));
+      if (split) {
+        encode_cached(gap.substr(start, pos - start));
+        start = pos;
+      }
+    }
+    prev = cp;
+    pos += len;
+  }
+  if (start < gap.size()) encode_cached(gap.substr(start));
+}
+
 // BPE over one normalized "word" (a gap between added tokens). Symbols form a linked list;
 // a min-heap holds candidate merges ordered by (rank, position), exactly HF's order.
 void Tokenizer::encode_word(std::string_view word, std::vector<int32_t>* out) const {
@@ -437,8 +521,8 @@ void Tokenizer::encode_word(std::string_view word, std::vector<int32_t>* out) co
     int32_t prev, next;
     bool alive;
   };
-  std::vector<Symbol> sym;
-  sym.reserve(word.size());
+  thread_local std::vector<Symbol> sym;  // scratch reused across words
+  sym.clear();
   auto push_symbol = [&](int32_t id) {
     int32_t idx = static_cast<int32_t>(sym.size());
     sym.push_back({id, idx - 1, idx + 1, true});

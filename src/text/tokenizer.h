@@ -80,7 +80,11 @@ class Tokenizer {
   void build_added_token_trie(const std::vector<std::pair<std::string, int32_t>>& added);
   // Longest added token starting at text[pos]: returns its byte length (0 if none), sets *id.
   size_t match_added_token(std::string_view text, size_t pos, int32_t* id) const;
+  // Splits a gap where no merge can cross (checked against the merges at load) and runs BPE
+  // on each piece: same result as one BPE over the gap, much smaller heaps.
+  void encode_gap(std::string_view gap, std::vector<int32_t>* out) const;
   void encode_word(std::string_view word, std::vector<int32_t>* out) const;
+  void find_safe_splits();
   int32_t symbol_id(uint32_t code_point) const;
 
   std::vector<std::string> pieces_;
@@ -89,6 +93,9 @@ class Tokenizer {
   std::vector<int32_t> bmp_id_;                               // code point < 0x10000 -> id of that one-character piece
   std::unordered_map<uint32_t, int32_t> astral_id_;           // the same above U+FFFF
   MergeTable merges_;
+  std::vector<uint32_t> no_split_before_space_;  // X such that some merged piece contains "X▁"
+  bool split_at_newlines_ = false;
+  uint64_t instance_id_ = 0;  // keys the per-thread word cache (see encode_gap)               // no merged piece mixes '\n' with other characters
   int32_t byte_ids_[256];
   int32_t unk_id_ = -1;
   std::vector<uint8_t> flags_;  // per id: bit 0 special, bit 1 byte token

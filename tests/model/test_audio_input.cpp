@@ -43,7 +43,7 @@ TEST(AudioInput, TooShortAudioIsAClearError) {
 TEST(EmbedAudioCommand, WritesGoldenSoftTokens) {
   const std::string out = test::temp_dir("embed-audio") + "/speech.npy";
   const std::string cmd = test::gemma4_binary() + " embed-audio --model " + test::tiny_dir() + " --audio " +
-                          test::tiny_dir() + "/speech.wav --out " + out + " 2>&1";
+                          test::tiny_dir() + "/speech.wav --exact --out " + out + " 2>&1";
   ASSERT_EQ(test::run_command(cmd), 0);
   const NpyArray got = read_npy_f32(out);
   const TensorStore goldens = TensorStore::open(test::tiny_dir() + "/goldens_audio.safetensors");

@@ -17,7 +17,7 @@ TEST(EmbedImageCommand, WritesGoldenSoftTokens) {
   const std::string dir = test::temp_dir("embed-image");
   const std::string out = dir + "/soft.npy";
   const std::string cmd = test::gemma4_binary() + " embed-image --model " + test::tiny_dir() + " --image " +
-                          test::tiny_dir() + "/image_b.png --out " + out;
+                          test::tiny_dir() + "/image_b.png --exact --out " + out;
   ASSERT_EQ(test::run_command(cmd), 0) << cmd;
   const NpyArray got = read_npy_f32(out);
   const TensorStore goldens = TensorStore::open(test::tiny_dir() + "/goldens_image.safetensors");

@@ -126,6 +126,18 @@ TEST(Tokenizer, SmallHandMadeBpeMergesLowestRankFirst) {
   EXPECT_EQ(tok.decode({6, 7, 0, 8}), "A a<x>");
 }
 
+TEST(Tokenizer, WordSplittingNeverCutsAMerge) {
+  // encode() splits gaps before spaces and at newlines for speed, but only where the vocabulary
+  // has no piece spanning the cut: here "a▁" and "x\n" exist, so those cuts must not happen.
+  Tokenizer tok = Tokenizer::from_json(R"({"model": {"type": "BPE", "vocab":
+      {"a": 0, "▁": 1, "b": 2, "a▁": 3, "a▁b": 4, "c": 5, "x": 6, "\n": 7, "x\n": 8},
+      "merges": [["a", "▁"], ["a▁", "b"], ["x", "\n"]]}})");
+  EXPECT_EQ(tok.encode("a b"), (Ids{4}));
+  EXPECT_EQ(tok.encode("c b"), (Ids{5, 1, 2}));
+  EXPECT_EQ(tok.encode("cx\nx\n"), (Ids{5, 8, 8}));
+  EXPECT_EQ(tok.encode("a ba b"), (Ids{4, 4}));
+}
+
 TEST(StreamingDetokenizer, HoldsBackPartialCharacters) {
   const Tokenizer& tok = gemma4_tokenizer();
   StreamingDetokenizer d(tok);

@@ -1,0 +1,117 @@
+// Long-sequence attention: packing per kv head, then (head, query block) tasks on the pool.
+#include "kernels/attention_long.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/gemm.h"
+#include "kernels/isa.h"
+
+namespace gemma4::kernels {
+namespace detail {
+void softmax_row_avx512(float* s, int64_t cols, float scale);
+}  // namespace detail
+
+namespace {
+
+// Queries per task: a block's scores (rows × n_kv floats: 32 × 2500 × 4 B ≈ 320 KB) stay in L2.
+constexpr int64_t kQueryBlock = 32;
+
+void softmax_row_scalar(float* s, int64_t cols, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < cols; ++j) max = std::max(max, s[j] * scale);
+  double sum = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    s[j] = std::exp(s[j] * scale - max);
+    sum += s[j];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < cols; ++j) s[j] *= inv;
+}
+
+void check_shape(const LongAttentionShape& a) {
+  check(a.queries >= 0 && a.keys > 0 && a.heads > 0 && a.kv_heads > 0 && a.head_dim > 0 && a.heads % a.kv_heads == 0,
+        "attention: bad shape");
+  check(a.q_stride >= int64_t{a.heads} * a.head_dim && a.out_stride >= int64_t{a.heads} * a.head_dim &&
+            a.kv_stride >= int64_t{a.kv_heads} * a.head_dim,
+        "attention: row strides smaller than the heads they hold");
+}
+
+}  // namespace
+
+void softmax_rows(float* s, int64_t rows, int64_t cols, int64_t stride, float scale, const uint8_t* key_valid) {
+  const bool any_valid = !key_valid || std::any_of(key_valid, key_valid + cols, [](uint8_t f) { return f != 0; });
+  const auto row_fn = active_isa() == Isa::avx512 ? detail::softmax_row_avx512 : softmax_row_scalar;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * stride;
+    if (!any_valid) {
+      std::fill_n(row, cols, 0.f);
+      continue;
+    }
+    // Masked scores drop out of the max and the sum: -inf before, exactly 0 after.
+    if (key_valid)
+      for (int64_t j = 0; j < cols; ++j)
+        if (!key_valid[j]) row[j] = -std::numeric_limits<float>::infinity();
+    row_fn(row, cols, scale);
+    if (key_valid)
+      for (int64_t j = 0; j < cols; ++j)
+        if (!key_valid[j]) row[j] = 0.f;
+  }
+}
+
+void attention_bidirectional(const LongAttentionShape& a, const float* q, const float* k, const float* v,
+                             const uint8_t* key_valid, float* out) {
+  check_shape(a);
+  if (a.queries == 0) return;
+  const int hd = a.head_dim;
+  // K of each kv head as a "weight" [n_kv, hd] (S = Q·Kᵀ) and Vᵀ as one [hd, n_kv] (O = P·V).
+  std::vector<PackedBf16> k_packed(a.kv_heads), v_packed(a.kv_heads);
+  parallel_for(a.kv_heads, [&](int64_t g) {
+    pack_bf16(k + g * hd, a.keys, hd, a.kv_stride, k_packed[g]);
+    std::vector<float> v_t(static_cast<size_t>(hd * a.keys));
+    for (int64_t j = 0; j < a.keys; ++j)
+      for (int d = 0; d < hd; ++d) v_t[d * a.keys + j] = v[j * a.kv_stride + g * hd + d];
+    pack_bf16(v_t.data(), hd, a.keys, a.keys, v_packed[g]);
+  });
+  const int group = a.heads / a.kv_heads;
+  const int64_t blocks = (a.queries + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(a.heads * blocks, [&](int64_t task) {
+    const int h = static_cast<int>(task / blocks);
+    const int64_t q0 = (task % blocks) * kQueryBlock, rows = std::min(kQueryBlock, a.queries - q0);
+    thread_local std::vector<float> scores;
+    scores.resize(static_cast<size_t>(rows * a.keys));
+    gemm_serial(k_packed[h / group], q + q0 * a.q_stride + h * hd, a.q_stride, rows, scores.data(), a.keys);
+    softmax_rows(scores.data(), rows, a.keys, a.keys, a.scale, key_valid);
+    gemm_serial(v_packed[h / group], scores.data(), a.keys, rows, out + q0 * a.out_stride + h * hd, a.out_stride);
+  });
+}
+
+void attention_bidirectional_reference(const LongAttentionShape& a, const float* q, const float* k, const float* v,
+                                       const uint8_t* key_valid, float* out) {
+  check_shape(a);
+  const int hd = a.head_dim, group = a.heads / a.kv_heads;
+  std::vector<float> s(static_cast<size_t>(a.keys));
+  for (int64_t t = 0; t < a.queries; ++t)
+    for (int h = 0; h < a.heads; ++h) {
+      const float* qt = q + t * a.q_stride + h * hd;
+      const int g = h / group;
+      for (int64_t j = 0; j < a.keys; ++j) {
+        double dot = 0;
+        for (int d = 0; d < hd; ++d) dot += static_cast<double>(qt[d]) * k[j * a.kv_stride + g * hd + d];
+        s[j] = static_cast<float>(dot);
+      }
+      softmax_rows(s.data(), 1, a.keys, a.keys, a.scale, key_valid);
+      float* o = out + t * a.out_stride + h * hd;
+      for (int d = 0; d < hd; ++d) {
+        double acc = 0;
+        for (int64_t j = 0; j < a.keys; ++j) acc += static_cast<double>(s[j]) * v[j * a.kv_stride + g * hd + d];
+        o[d] = static_cast<float>(acc);
+      }
+    }
+}
+
+}  // namespace gemma4::kernels

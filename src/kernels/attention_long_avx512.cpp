@@ -1,0 +1,55 @@
+// AVX-512 softmax row for long attention (attention_long.h).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/vec_math_avx512.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+// Horizontal reductions through memory: GCC 12's _mm512_reduce_* and _mm512_max_ps use
+// _mm512_undefined_ps and trip -Wmaybe-uninitialized.
+float horizontal_max(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float m = lanes[0];
+  for (int i = 1; i < 16; ++i) m = lanes[i] > m ? lanes[i] : m;
+  return m;
+}
+
+float horizontal_sum(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float s = 0.f;
+  for (int i = 0; i < 16; ++i) s += lanes[i];
+  return s;
+}
+
+__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
+
+}  // namespace
+
+// s = softmax(scale · s); -inf entries come out as (almost) 0 and are zeroed by the caller.
+void softmax_row_avx512(float* s, int64_t cols, float scale) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+  int64_t j = 0;
+  for (; j + 16 <= cols; j += 16) vmax = max16(vmax, _mm512_mul_ps(_mm512_loadu_ps(s + j), vscale));
+  float max = horizontal_max(vmax);
+  for (int64_t i = j; i < cols; ++i) max = s[i] * scale > max ? s[i] * scale : max;
+  const __m512 vneg_max = _mm512_set1_ps(-max);
+  __m512 vsum = _mm512_setzero_ps();
+  const auto exp_at = [&](int64_t i, __mmask16 m) {
+    const __m512 e = exp512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + i), vscale, vneg_max));
+    _mm512_mask_storeu_ps(s + i, m, e);
+    vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(m, e));
+  };
+  for (j = 0; j + 16 <= cols; j += 16) exp_at(j, 0xffff);
+  if (j < cols) exp_at(j, static_cast<__mmask16>((1u << (cols - j)) - 1));
+  const __m512 vinv = _mm512_set1_ps(1.f / horizontal_sum(vsum));
+  for (j = 0; j + 16 <= cols; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), vinv));
+  for (; j < cols; ++j) s[j] *= _mm512_cvtss_f32(vinv);
+}
+
+}  // namespace gemma4::kernels::detail

@@ -1,0 +1,137 @@
+// Packing and threading of the bf16 GEMM; the arithmetic is in gemm_avx512.cpp (and the
+// portable loop below).
+#include "kernels/gemm.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/gemm_internal.h"
+#include "kernels/isa.h"
+#include "kernels/matmul.h"
+#include "tensor/dtype.h"
+
+namespace gemma4::kernels {
+namespace detail {
+
+void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + t * x_stride;
+    uint32_t* dst = out + t * k_pairs;
+    for (int64_t p = 0; p < k_pairs; ++p) {
+      const uint32_t lo = f32_to_bf16(row[2 * p]);
+      const uint32_t hi = 2 * p + 1 < cols ? f32_to_bf16(row[2 * p + 1]) : 0u;
+      dst[p] = lo | (hi << 16);
+    }
+  }
+}
+
+void panel_scalar(const uint32_t* a, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
+                  int cols_valid) {
+  for (int64_t t = 0; t < m; ++t) {
+    float acc[kGemmPanel] = {};
+    const uint32_t* at = a + t * k_pairs;
+    for (int64_t p = 0; p < k_pairs; ++p) {
+      const float a0 = bf16_to_f32(static_cast<uint16_t>(at[p])), a1 = bf16_to_f32(static_cast<uint16_t>(at[p] >> 16));
+      const uint32_t* b = panel + p * kGemmPanel;
+      for (int j = 0; j < kGemmPanel; ++j)
+        acc[j] += a0 * bf16_to_f32(static_cast<uint16_t>(b[j])) + a1 * bf16_to_f32(static_cast<uint16_t>(b[j] >> 16));
+    }
+    std::copy_n(acc, cols_valid, y + t * y_stride);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+bool use_avx512() { return active_isa() == Isa::avx512; }
+
+detail::PanelFn panel_fn() { return use_avx512() ? detail::panel_avx512 : detail::panel_scalar; }
+detail::RoundPairsFn round_fn() { return use_avx512() ? detail::round_pairs_avx512 : detail::round_pairs_scalar; }
+
+void init_shape(PackedBf16& out, int64_t rows, int64_t cols) {
+  check(rows > 0 && cols > 0, "pack_bf16: empty matrix");
+  out.rows = rows;
+  out.cols = cols;
+  out.k_pairs = (cols + 1) / 2;
+  out.panels = (rows + kGemmPanel - 1) / kGemmPanel;
+  out.pairs.assign(static_cast<size_t>(out.panels * out.k_pairs * kGemmPanel), 0u);
+}
+
+// Writes matrix row r (float32, `cols` values) into its panel slots.
+void pack_row(const float* row, int64_t r, PackedBf16& out) {
+  uint32_t* base = out.pairs.data() + (r / kGemmPanel) * out.k_pairs * kGemmPanel + r % kGemmPanel;
+  for (int64_t p = 0; p < out.k_pairs; ++p) {
+    const uint32_t lo = f32_to_bf16(row[2 * p]);
+    const uint32_t hi = 2 * p + 1 < out.cols ? f32_to_bf16(row[2 * p + 1]) : 0u;
+    base[p * kGemmPanel] = lo | (hi << 16);
+  }
+}
+
+// Rows of activations per task: enough to amortize a panel's trip through L1/L2, few enough
+// that a thread's activations (rows × cols × 2 bytes) stay in L2.
+constexpr int64_t kRowChunk = 96;  // a multiple of the AVX-512 tile's 12 rows
+constexpr int64_t kPanelsPerTask = 4;
+
+}  // namespace
+
+PackedBf16 pack_bf16(const Weight& w) {
+  PackedBf16 out;
+  init_shape(out, w.rows, w.cols);
+  out.name = w.name;
+  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(w, r, row.data());
+      pack_row(row.data(), r, out);
+    }
+  });
+  return out;
+}
+
+void pack_bf16(const float* m, int64_t rows, int64_t cols, int64_t row_stride, PackedBf16& out) {
+  init_shape(out, rows, cols);
+  for (int64_t r = 0; r < rows; ++r) pack_row(m + r * row_stride, r, out);
+}
+
+void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t n, float* y, int64_t y_stride) {
+  if (n <= 0) return;
+  thread_local std::vector<uint32_t> a;
+  a.resize(static_cast<size_t>(n * w.k_pairs));
+  round_fn()(x, x_stride, n, w.cols, w.k_pairs, a.data());
+  const detail::PanelFn panel = panel_fn();
+  for (int64_t t0 = 0; t0 < n; t0 += kRowChunk) {
+    const int64_t m = std::min(kRowChunk, n - t0);
+    for (int64_t p = 0; p < w.panels; ++p) {
+      const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
+      panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
+            y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid);
+    }
+  }
+}
+
+void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) {
+  if (n <= 0) return;
+  std::vector<uint32_t> a(static_cast<size_t>(n * w.k_pairs));
+  const detail::RoundPairsFn round = round_fn();
+  parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
+    round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, a.data() + t0 * w.k_pairs);
+  });
+  const detail::PanelFn panel = panel_fn();
+  const int64_t row_chunks = (n + kRowChunk - 1) / kRowChunk;
+  const int64_t panel_groups = (w.panels + kPanelsPerTask - 1) / kPanelsPerTask;
+  // Tasks walk panel groups fastest, so neighbouring tasks (run at the same time on different
+  // threads) share their activation rows in L3.
+  parallel_for(row_chunks * panel_groups, [&](int64_t task) {
+    const int64_t t0 = (task / panel_groups) * kRowChunk, m = std::min(kRowChunk, n - t0);
+    const int64_t p0 = (task % panel_groups) * kPanelsPerTask, p1 = std::min(w.panels, p0 + kPanelsPerTask);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
+      panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
+            y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid);
+    }
+  });
+}
+
+}  // namespace gemma4::kernels

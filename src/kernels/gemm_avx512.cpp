@@ -1,0 +1,79 @@
+// AVX512-BF16 micro-kernels of the packed GEMM (gemm.h): a tile of up to 12 activation rows ×
+// 32 outputs lives in 24 accumulator registers; each step loads one pair-interleaved weight
+// row (two 512-bit loads) and broadcasts one bf16 pair per activation row, 24 vdpbf16ps per
+// 14 loads (12 rows measured ~10% faster than 8 here).
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+#include "kernels/gemm_internal.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+constexpr int kTileRows = 12;
+
+template <int R>
+void tile(const uint32_t* a, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride, int cols_valid) {
+  __m512 acc0[R], acc1[R];
+  // Fully unrolled (so the accumulators live in registers, not on the stack).
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k_pairs; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * kGemmPanel);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + p * kGemmPanel + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m512bh ar = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * k_pairs + p]));
+      acc0[r] = _mm512_dpbf16_ps(acc0[r], ar, b0);
+      acc1[r] = _mm512_dpbf16_ps(acc1[r], ar, b1);
+    }
+  }
+  const __mmask16 m0 = cols_valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols_valid) - 1);
+  const __mmask16 m1 = cols_valid >= 32 ? __mmask16(0xffff)
+                       : cols_valid > 16 ? __mmask16((1u << (cols_valid - 16)) - 1)
+                                         : __mmask16(0);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    _mm512_mask_storeu_ps(y + r * y_stride, m0, acc0[r]);
+    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, acc1[r]);
+  }
+}
+
+using TileFn = void (*)(const uint32_t*, int64_t, const uint32_t*, float*, int64_t, int);
+constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>,
+                                          tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+
+}  // namespace
+
+void panel_avx512(const uint32_t* a, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
+                  int cols_valid) {
+  int64_t t = 0;
+  for (; t + kTileRows <= m; t += kTileRows)
+    tile<kTileRows>(a + t * k_pairs, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
+  if (t < m) kTiles[m - t](a + t * k_pairs, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
+}
+
+void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + t * x_stride;
+    uint16_t* dst = reinterpret_cast<uint16_t*>(out + t * k_pairs);
+    int64_t c = 0;
+    for (; c + 32 <= cols; c += 32) {
+      // cvtne2ps_pbh(hi, lo): the low 16 bf16 come from the second argument.
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + c + 16), _mm512_loadu_ps(row + c));
+      _mm512_storeu_si512(dst + c, (__m512i)v);
+    }
+    if (c < cols) {
+      const int rest = static_cast<int>(cols - c);  // < 32
+      const __mmask16 lo_mask = rest >= 16 ? __mmask16(0xffff) : __mmask16((1u << rest) - 1);
+      const __mmask16 hi_mask = rest > 16 ? __mmask16((1u << (rest - 16)) - 1) : __mmask16(0);
+      const __m512 lo = _mm512_maskz_loadu_ps(lo_mask, row + c);
+      const __m512 hi = _mm512_maskz_loadu_ps(hi_mask, row + c + 16);
+      const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+      const int64_t stored = 2 * k_pairs - c;  // includes the zero pad of an odd last column
+      _mm512_mask_storeu_epi16(dst + c, static_cast<__mmask32>((uint64_t{1} << stored) - 1), (__m512i)v);
+    }
+  }
+}
+
+}  // namespace gemma4::kernels::detail
