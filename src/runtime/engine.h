@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "model/clipped_linear.h"
 #include "model/text_decoder.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -33,7 +34,10 @@ class AudioInput;
 struct ImageProcessorConfig;
 
 struct EngineOptions {
-  LoadOptions load;  // weight conversion etc., passed through to the loaders
+  LoadOptions load;  // weight conversion etc., passed through to the text decoder's loader
+  // The vision and audio towers: bf16 products with float32 sums (fast), or the float32
+  // reference (exact).
+  EncoderNumerics encoder_numerics = EncoderNumerics::fast;
 };
 
 // One media item of a request. `bytes` when non-empty (an upload), else the file at `path`.

@@ -13,7 +13,7 @@ std::vector<std::vector<float>> Engine::encode_audio(const MediaSource& m) const
     if (!audio_) {
       check(AudioConfig::present(decoder_->model_config().raw),
             model_dir_ + " is a model without audio: it cannot read audio", ExitCode::unsupported);
-      audio_ = std::make_shared<const AudioInput>(AudioInput::load(model_dir_));
+      audio_ = std::make_shared<const AudioInput>(AudioInput::load(model_dir_, {}, options_.encoder_numerics));
     }
     tower = audio_;
   }

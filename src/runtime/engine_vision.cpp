@@ -14,7 +14,7 @@ std::vector<std::vector<float>> Engine::encode_image(const MediaSource& m) const
     if (!vision_) {
       check(VisionConfig::present(decoder_->model_config().raw),
             model_dir_ + " is a text-only model: it cannot read images", ExitCode::unsupported);
-      vision_ = std::make_shared<const VisionModel>(VisionModel::load_folder(model_dir_));
+      vision_ = std::make_shared<const VisionModel>(VisionModel::load_folder(model_dir_, options_.encoder_numerics));
       image_processor_ = std::make_shared<const ImageProcessorConfig>(ImageProcessorConfig::load(model_dir_));
     }
     tower = vision_;
