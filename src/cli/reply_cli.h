@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "cli/model_option.h"
+#include "cli/speed_options.h"
 #include "kernels/matmul.h"
 #include "runtime/engine.h"
 #include "ui/terminal.h"
@@ -30,8 +31,7 @@ struct GenerationFlags {
   CLI::Option *temperature_set = nullptr, *top_k_set = nullptr, *top_p_set = nullptr, *seed_set = nullptr;
   int image_tokens = 0;
   bool json = false;
-  std::string weights = "bf16";
-  int threads = 0;
+  SpeedOptions speed;  // --weights (default q4) and --threads, shared with bench and serve
 };
 
 inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
@@ -52,12 +52,7 @@ inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
   app.add_option("--image-tokens", f.image_tokens,
                  "soft tokens per image: 70, 140, 280, 560 or 1120 (default: processor_config.json)")
       ->check(CLI::IsMember({0, 70, 140, 280, 560, 1120}));
-  app.add_option("--weights", f.weights,
-                 "weight format to compute with: bf16 (as stored, exact), q8_0 or q4_0 (quantized at load: "
-                 "less memory traffic, faster)")
-      ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}))
-      ->capture_default_str();
-  app.add_option("--threads", f.threads, "threads to compute with (default: all cores)")->check(CLI::NonNegativeNumber);
+  add_speed_options(app, f.speed, "q4");
   app.add_flag("--json", f.json, "print the answer as JSON {thinking, content, tool_calls, stats} instead of streaming");
 }
 
@@ -74,23 +69,8 @@ inline SamplingOptions sampling_from_flags(const Engine& engine, const Generatio
   return s;
 }
 
-// --weights: matrices multiplied by activations are converted at load to the fastest layout
-// of the format asked for; gather-only tables stay mapped as stored.
-inline LoadOptions load_options(const GenerationFlags& f) {
-  LoadOptions options;
-  if (f.weights == "bf16") return options;
-  const WeightFormat requested = f.weights == "q8_0" ? WeightFormat::q8_0 : WeightFormat::q4_0;
-  options.converter = [requested](const Weight& w, WeightRole role) {
-    if (role == WeightRole::gather_table) return w;
-    const WeightFormat target = kernels::runtime_format(requested, w.rows, w.cols);
-    return target == w.format ? w : kernels::convert_weight(w, target);
-  };
-  return options;
-}
-
 // -m value -> a loaded engine. Distinct errors for each way this fails (see base/error.h).
 inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet) {
-  if (f.threads > 0) set_num_threads(f.threads);
   const std::string& model = f.model;
   const hub::ResolvedModel resolved = resolve_model_option(model, quiet);
   if (resolved.kind == hub::ResolvedModel::Kind::gguf)
@@ -99,7 +79,7 @@ inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet)
                     "(gemma4 pull google/gemma-4-E2B-it)",
                 ExitCode::unsupported);
   EngineOptions options;
-  options.load = load_options(f);
+  options.load = f.speed.apply();
   return Engine::load(resolved.path, options);
 }
 
