@@ -73,11 +73,6 @@ inline SamplingOptions sampling_from_flags(const Engine& engine, const Generatio
 inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet) {
   const std::string& model = f.model;
   const hub::ResolvedModel resolved = resolve_model_option(model, quiet);
-  if (resolved.kind == hub::ResolvedModel::Kind::gguf)
-    throw Error(resolved.path +
-                    ": GGUF files cannot be run by this build yet; use the Hugging Face model folder "
-                    "(gemma4 pull google/gemma-4-E2B-it)",
-                ExitCode::unsupported);
   EngineOptions options;
   options.load = f.speed.apply();
   return Engine::load(resolved.path, options);

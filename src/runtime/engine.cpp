@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include "model/gguf_loader.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -90,6 +92,7 @@ Engine::~Engine() = default;
 std::shared_ptr<Engine> Engine::load(const std::string& model_dir, const EngineOptions& options) {
   const auto start = Clock::now();
   check(std::filesystem::exists(model_dir), "model not found: " + model_dir, ExitCode::not_found);
+  if (is_gguf_file(model_dir)) return load_gguf(model_dir, options);
   check(std::filesystem::is_directory(model_dir),
         model_dir + " is not a model folder (expected a folder with config.json and *.safetensors)",
         ExitCode::unsupported);
@@ -113,6 +116,23 @@ std::shared_ptr<Engine> Engine::load(const std::string& model_dir, const EngineO
             " tokens but the model only " + std::to_string(engine->decoder_->vocab_size()) +
             ": they do not belong together",
         ExitCode::bad_input);
+  engine->load_seconds_ = seconds_since(start);
+  return engine;
+}
+
+// A llama.cpp `gemma4` GGUF: weights, config and tokenizer all come from the one file (stop ids:
+// the vocabulary's eos and end-of-turn tokens; sampling: Gemma 4's published defaults).
+// Images and audio need the towers, which a text GGUF does not hold.
+std::shared_ptr<Engine> Engine::load_gguf(const std::string& path, const EngineOptions& options) {
+  const auto start = Clock::now();
+  std::shared_ptr<Engine> engine(new Engine());
+  engine->model_dir_ = path;
+  engine->options_ = options;
+  engine->decoder_ = TextDecoder::load(path, options.load);
+  engine->tokenizer_ = gguf_tokenizer(open_gguf_text_model(path).vocab);
+  engine->generation_ = GenerationConfig::from_json("", "", &engine->tokenizer_);
+  engine->media_tokens_ = MediaTokens::from_tokenizer(engine->tokenizer_);
+  engine->context_limit_ = read_context_limit(engine->decoder_->model_config());
   engine->load_seconds_ = seconds_since(start);
   return engine;
 }

@@ -86,6 +86,8 @@ class Engine {
   // Loads DIR (a Hugging Face model folder). Throws Error: not_found (no config.json / weights /
   // tokenizer), unsupported (not a Gemma 4 checkpoint), bad_input (damaged files).
   static std::shared_ptr<Engine> load(const std::string& model_dir, const EngineOptions& options = {});
+  // `model_dir` may also be a llama.cpp gemma4 .gguf file (text only).
+  static std::shared_ptr<Engine> load_gguf(const std::string& path, const EngineOptions& options = {});
   ~Engine();
 
   const std::string& model_dir() const { return model_dir_; }
