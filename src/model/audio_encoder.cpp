@@ -1,0 +1,454 @@
+// Audio encoder forward pass in plain float32 C++; every linear goes through kernels::matmul.
+// Follows ../shared/spec/audio.md §4 block by block.
+#include "model/audio_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+
+namespace gemma4 {
+namespace {
+
+// ---- small math helpers ----------------------------------------------------------------------
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
+void clamp_all(std::vector<float>& x, float lo, float hi) {
+  for (float& v : x) v = std::clamp(v, lo, hi);
+}
+
+// RMSNorm of each row: x · (mean(x²) + eps)^-½ · g (no "1 + g" offset in the audio tower).
+// An empty `g` means no weight.
+void rms_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * width;
+    double sum = 0;
+    for (int64_t i = 0; i < width; ++i) sum += static_cast<double>(row[i]) * row[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(width) + eps));
+    for (int64_t i = 0; i < width; ++i) row[i] = row[i] * inv * (g.empty() ? 1.0f : g[i]);
+  }
+}
+
+// LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
+void layer_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * width;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < width; ++i) mean += row[i];
+    mean /= static_cast<double>(width);
+    for (int64_t i = 0; i < width; ++i) var += (row[i] - mean) * (row[i] - mean);
+    var /= static_cast<double>(width);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < width; ++i) row[i] = static_cast<float>((row[i] - mean) * inv) * g[i];
+  }
+}
+
+std::vector<float> linear(const Weight& w, const std::vector<float>& x, int64_t n) {
+  std::vector<float> y(static_cast<size_t>(n * w.rows));
+  kernels::matmul(w, x.data(), n, y.data());
+  return y;
+}
+
+std::vector<float> clipped_linear(const ClippedLinear& l, std::vector<float> x, int64_t n) {
+  clamp_all(x, l.input_min, l.input_max);
+  std::vector<float> y = linear(l.weight, x, n);
+  clamp_all(y, l.output_min, l.output_max);
+  return y;
+}
+
+// One stride-2, 3x3, pad-1 convolution over [time, freq, channels] (channels fastest) as
+// im2col + matmul: the PyTorch kernel [out, in, 3, 3] is already a [out, in*9] matrix whose
+// columns are ordered (in, row, col), so each patch is gathered in that order.
+std::vector<float> conv3x3_stride2(const Weight& w, const std::vector<float>& x, int64_t T, int64_t Fq,
+                                   int64_t C, int64_t* T_out, int64_t* F_out) {
+  const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1;
+  std::vector<float> patches(static_cast<size_t>(To * Fo * C * 9), 0.0f);
+  for (int64_t t = 0; t < To; ++t) {
+    for (int64_t f = 0; f < Fo; ++f) {
+      float* p = patches.data() + (t * Fo + f) * C * 9;
+      for (int a = 0; a < 3; ++a) {
+        const int64_t ti = 2 * t + a - 1;
+        if (ti < 0 || ti >= T) continue;
+        for (int b = 0; b < 3; ++b) {
+          const int64_t fi = 2 * f + b - 1;
+          if (fi < 0 || fi >= Fq) continue;
+          const float* src = x.data() + (ti * Fq + fi) * C;
+          for (int64_t c = 0; c < C; ++c) p[c * 9 + a * 3 + b] = src[c];
+        }
+      }
+    }
+  }
+  *T_out = To;
+  *F_out = Fo;
+  return linear(w, patches, To * Fo);
+}
+
+// ---- weight binding --------------------------------------------------------------------------
+
+Weight bind(const TensorInfo& t, int64_t rows, int64_t cols) {
+  Weight w;
+  switch (t.dtype) {
+    case DType::bf16: w.format = WeightFormat::bf16; break;
+    case DType::f16: w.format = WeightFormat::f16; break;
+    case DType::f32: w.format = WeightFormat::f32; break;
+    default: throw Error(t.name + ": unsupported dtype " + dtype_name(t.dtype) + " for a weight", ExitCode::unsupported);
+  }
+  check(t.numel() == rows * cols, t.name + ": unexpected size", ExitCode::bad_input);
+  w.rows = rows;
+  w.cols = cols;
+  w.data = t.data;
+  w.name = t.name;
+  return w;
+}
+
+struct Binder {
+  const TensorStore& store;
+  Weight matrix(const std::string& name, int64_t rows, int64_t cols) const {
+    return bind(store.require(name, {rows, cols}), rows, cols);
+  }
+  std::vector<float> vec(const std::string& name, std::vector<int64_t> shape) const {
+    return to_f32(store.require(name, shape));
+  }
+  float scalar(const std::string& name) const {
+    std::vector<float> v = to_f32(store.require(name));
+    check(v.size() == 1, name + ": expected a scalar", ExitCode::bad_input);
+    return v[0];
+  }
+  ClippedLinear clipped(const std::string& name, int64_t rows, int64_t cols, bool use_bounds) const {
+    ClippedLinear l;
+    l.weight = matrix(name + ".linear.weight", rows, cols);
+    const float inf = std::numeric_limits<float>::infinity();
+    l.input_min = use_bounds ? scalar(name + ".input_min") : -inf;
+    l.input_max = use_bounds ? scalar(name + ".input_max") : inf;
+    l.output_min = use_bounds ? scalar(name + ".output_min") : -inf;
+    l.output_max = use_bounds ? scalar(name + ".output_max") : inf;
+    return l;
+  }
+};
+
+}  // namespace
+
+// ---- config ----------------------------------------------------------------------------------
+
+int AudioConfig::subsampled_mel_bins() const {
+  int f = num_mel_bins;
+  for (size_t i = 0; i < conv_channels.size(); ++i) f = (f - 1) / 2 + 1;
+  return f;
+}
+
+bool AudioConfig::present(const nlohmann::json& config) {
+  return config.contains("audio_config") && config["audio_config"].is_object();
+}
+
+AudioConfig AudioConfig::from_json(const nlohmann::json& config) {
+  check(present(config), "config.json has no audio_config: this model does not accept audio", ExitCode::unsupported);
+  const nlohmann::json& a = config["audio_config"];
+  AudioConfig c;
+  try {
+    c.hidden_size = a.at("hidden_size").get<int>();
+    c.num_layers = a.at("num_hidden_layers").get<int>();
+    c.num_heads = a.at("num_attention_heads").get<int>();
+    c.conv_channels = a.at("subsampling_conv_channels").get<std::vector<int>>();
+    c.conv_kernel_size = a.at("conv_kernel_size").get<int>();
+    c.residual_weight = a.value("residual_weight", 0.5f);
+    c.attention_context_left = a.at("attention_context_left").get<int>();
+    c.attention_context_right = a.value("attention_context_right", 0);
+    c.attention_logit_cap = a.at("attention_logit_cap").get<float>();
+    c.use_clipped_linears = a.value("use_clipped_linears", true);
+    c.rms_norm_eps = a.value("rms_norm_eps", 1e-6f);
+    c.gradient_clipping = a.value("gradient_clipping", 1e10f);
+    c.output_proj_dims = a.at("output_proj_dims").get<int>();
+    const nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
+    c.text_hidden_size = text.at("hidden_size").get<int>();
+    c.boa_token_id = config.value("boa_token_id", int64_t{-1});
+    c.audio_token_id = config.value("audio_token_id", int64_t{-1});
+    c.eoa_token_id = config.value("eoa_token_id", int64_t{-1});
+    const std::string act = a.value("hidden_act", "silu");
+    check(act == "silu", "audio_config.hidden_act '" + act + "' is not supported", ExitCode::unsupported);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("config.json audio_config: ") + e.what(), ExitCode::bad_input);
+  }
+  check(c.hidden_size > 0 && c.num_heads > 0 && c.hidden_size % c.num_heads == 0 && c.num_layers >= 0 &&
+            !c.conv_channels.empty() && c.conv_kernel_size > 0 && c.attention_context_left >= 2 &&
+            c.attention_context_right >= 0 && c.attention_logit_cap > 0 && c.output_proj_dims > 0 &&
+            c.text_hidden_size > 0 && c.hidden_size % 2 == 0,
+        "config.json audio_config: inconsistent sizes");
+  for (int ch : c.conv_channels) check(ch > 0, "config.json audio_config: bad subsampling_conv_channels");
+  c.head_dim = c.hidden_size / c.num_heads;
+  return c;
+}
+
+int64_t audio_soft_token_count(int64_t mel_frames, int num_convs) {
+  int64_t t = mel_frames;
+  for (int i = 0; i < num_convs; ++i) t = (t + 1) / 2;
+  return t;
+}
+
+// ---- loading ---------------------------------------------------------------------------------
+
+AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& config) {
+  AudioEncoder e;
+  e.store_ = store;
+  AudioConfig& c = e.cfg_;
+  c = config;
+  const Binder b{e.store_};
+  const std::string sscp = c.prefix + "subsample_conv_projection.";
+  // The mel width (config.num_mel_bins, from the feature extractor) must match the projection.
+  const TensorInfo& proj = e.store_.require(sscp + "input_proj_linear.weight");
+  check(proj.shape.size() == 2 && proj.shape[1] % c.conv_channels.back() == 0,
+        proj.name + ": unexpected shape " + proj.shape_str(), ExitCode::bad_input);
+  check(c.conv_channels.size() == 2, "audio tower: expected two subsampling convolutions", ExitCode::unsupported);
+  check(proj.shape[1] == c.input_proj_features(),
+        proj.name + " has " + std::to_string(proj.shape[1]) + " inputs; " + std::to_string(c.num_mel_bins) +
+            " mel bins and " + std::to_string(c.conv_channels.back()) + " channels give " +
+            std::to_string(c.input_proj_features()),
+        ExitCode::bad_input);
+  e.conv0_ = bind(e.store_.require(sscp + "layer0.conv.weight", {c.conv_channels[0], 1, 3, 3}), c.conv_channels[0], 9);
+  e.conv1_ = bind(e.store_.require(sscp + "layer1.conv.weight", {c.conv_channels[1], c.conv_channels[0], 3, 3}),
+                  c.conv_channels[1], c.conv_channels[0] * 9);
+  e.conv0_norm_ = b.vec(sscp + "layer0.norm.weight", {c.conv_channels[0]});
+  e.conv1_norm_ = b.vec(sscp + "layer1.norm.weight", {c.conv_channels[1]});
+  e.input_proj_ = b.matrix(sscp + "input_proj_linear.weight", c.hidden_size, proj.shape[1]);
+
+  const int64_t d = c.hidden_size, ff = 4LL * d;
+  const bool clip = c.use_clipped_linears;
+  for (int L = 0; L < c.num_layers; ++L) {
+    const std::string p = c.prefix + "layers." + std::to_string(L) + ".";
+    ConformerLayerWeights w;
+    for (int i = 0; i < 2; ++i) {
+      const std::string f = p + (i == 0 ? "feed_forward1." : "feed_forward2.");
+      FeedForwardWeights& fw = i == 0 ? w.ffn1 : w.ffn2;
+      fw.pre_norm = b.vec(f + "pre_layer_norm.weight", {d});
+      fw.post_norm = b.vec(f + "post_layer_norm.weight", {d});
+      fw.up = b.clipped(f + "ffw_layer_1", ff, d, clip);
+      fw.down = b.clipped(f + "ffw_layer_2", d, ff, clip);
+    }
+    w.norm_pre_attn = b.vec(p + "norm_pre_attn.weight", {d});
+    w.norm_post_attn = b.vec(p + "norm_post_attn.weight", {d});
+    w.norm_out = b.vec(p + "norm_out.weight", {d});
+    w.q = b.clipped(p + "self_attn.q_proj", d, d, clip);
+    w.k = b.clipped(p + "self_attn.k_proj", d, d, clip);
+    w.v = b.clipped(p + "self_attn.v_proj", d, d, clip);
+    w.post = b.clipped(p + "self_attn.post", d, d, clip);
+    w.relative_k = b.matrix(p + "self_attn.relative_k_proj.weight", d, d);
+    w.per_dim_scale = b.vec(p + "self_attn.per_dim_scale", {c.head_dim});
+    w.lconv_pre_norm = b.vec(p + "lconv1d.pre_layer_norm.weight", {d});
+    w.lconv_conv_norm = b.vec(p + "lconv1d.conv_norm.weight", {d});
+    w.linear_start = b.clipped(p + "lconv1d.linear_start", 2 * d, d, clip);
+    w.linear_end = b.clipped(p + "lconv1d.linear_end", d, d, clip);
+    w.depthwise = b.vec(p + "lconv1d.depthwise_conv1d.weight", {d, 1, c.conv_kernel_size});
+    e.layers_.push_back(std::move(w));
+  }
+  e.output_proj_ = b.matrix(c.prefix + "output_proj.weight", c.output_proj_dims, d);
+  e.output_proj_bias_ = b.vec(c.prefix + "output_proj.bias", {c.output_proj_dims});
+  e.embedding_projection_ =
+      b.matrix(c.embedder_prefix + "embedding_projection.weight", c.text_hidden_size, c.output_proj_dims);
+  return e;
+}
+
+// ---- forward ---------------------------------------------------------------------------------
+
+// Subsampling convs -> [tokens, hidden]. Time and frequency are both halved by each conv.
+std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, std::vector<uint8_t>* token_mask) const {
+  const AudioConfig& c = cfg_;
+  int64_t T = mel.frames, Fq = mel.num_mel_bins;
+  std::vector<float> x(mel.features);
+  std::vector<uint8_t> mask(mel.mask);
+  for (int64_t t = 0; t < T; ++t)
+    if (!mask[t]) std::fill_n(x.begin() + t * Fq, Fq, 0.0f);
+
+  int64_t C = 1;
+  const Weight* convs[2] = {&conv0_, &conv1_};
+  const std::vector<float>* norms[2] = {&conv0_norm_, &conv1_norm_};
+  for (int i = 0; i < 2; ++i) {
+    int64_t To = 0, Fo = 0;
+    x = conv3x3_stride2(*convs[i], x, T, Fq, C, &To, &Fo);
+    C = c.conv_channels[i];
+    layer_norm_rows(x.data(), To * Fo, C, *norms[i], c.rms_norm_eps);
+    for (float& v : x) v = std::max(v, 0.0f);
+    std::vector<uint8_t> decimated;
+    for (int64_t t = 0; t < T; t += 2) decimated.push_back(mask[t]);
+    mask = std::move(decimated);
+    for (int64_t t = 0; t < To; ++t)
+      if (!mask[t]) std::fill_n(x.begin() + t * Fo * C, Fo * C, 0.0f);
+    T = To;
+    Fq = Fo;
+  }
+  // [T, Fq, C] is already the (freq-major, channel-fastest) flatten the projection expects.
+  *tokens = T;
+  *token_mask = std::move(mask);
+  return linear(input_proj_, x, T);
+}
+
+void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const {
+  const AudioConfig& c = cfg_;
+  const int64_t d = c.hidden_size;
+  std::vector<float> h(x);
+  clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(h.data(), T, d, w.pre_norm, c.rms_norm_eps);
+  h = clipped_linear(w.up, std::move(h), T);
+  for (float& v : h) v = silu(v);
+  h = clipped_linear(w.down, std::move(h), T);
+  clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(h.data(), T, d, w.post_norm, c.rms_norm_eps);
+  for (size_t i = 0; i < x.size(); ++i) x[i] += c.residual_weight * h[i];
+}
+
+// Local self-attention with relative-position keys. The reference computes it in blocks of
+// `attention_chunk_size` queries; with its sliding mask that equals this dense band: query t
+// sees keys t-(context_left-2) .. t+context_right that are valid frames (spec §4.3).
+std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T,
+                                           const std::vector<uint8_t>& mask) const {
+  const AudioConfig& c = cfg_;
+  const int64_t d = c.hidden_size, H = c.num_heads, D = c.head_dim;
+  std::vector<float> q = clipped_linear(w.q, x, T);
+  std::vector<float> k = clipped_linear(w.k, x, T);
+  std::vector<float> v = clipped_linear(w.v, x, T);
+
+  // Query scale: 1/sqrt(D) / ln 2 · softplus(per_dim_scale); key scale softplus(1)/softplus(0).
+  const float q_base = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)) / std::log(2.0));
+  const float k_scale = static_cast<float>(std::log1p(std::exp(1.0)) / std::log(2.0));
+  std::vector<float> q_scale(static_cast<size_t>(D));
+  for (int64_t i = 0; i < D; ++i) q_scale[i] = q_base * softplus(w.per_dim_scale[i]);
+  for (int64_t i = 0; i < T * d; ++i) q[i] *= q_scale[i % D];
+  for (float& val : k) val *= k_scale;
+
+  // Relative keys for distances δ = t − s in [−right, max_past]: sinusoids [sin | cos] projected.
+  const int64_t max_past = c.attention_context_left - 2, max_future = c.attention_context_right;
+  const int64_t n_rel = max_past + max_future + 1;
+  const int64_t half = d / 2;
+  const double log_increment = std::log(10000.0) / std::max<int64_t>(half - 1, 1);
+  std::vector<float> sinusoids(static_cast<size_t>(n_rel * d));
+  for (int64_t r = 0; r < n_rel; ++r) {
+    const double delta = static_cast<double>(max_past - r);
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = delta * std::exp(-static_cast<double>(i) * log_increment);
+      sinusoids[r * d + i] = static_cast<float>(std::sin(angle));
+      sinusoids[r * d + half + i] = static_cast<float>(std::cos(angle));
+    }
+  }
+  const std::vector<float> rel_k = linear(w.relative_k, sinusoids, n_rel);  // row r: δ = max_past − r
+
+  std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
+  std::vector<float> logits(static_cast<size_t>(n_rel));
+  const float cap = c.attention_logit_cap;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t h = 0; h < H; ++h) {
+      const float* qt = q.data() + t * d + h * D;
+      float max_logit = -std::numeric_limits<float>::infinity();
+      for (int64_t r = 0; r < n_rel; ++r) {
+        const int64_t s = t - (max_past - r);
+        logits[r] = -std::numeric_limits<float>::infinity();
+        if (s < 0 || s >= T || !mask[s]) continue;
+        const float* ks = k.data() + s * d + h * D;
+        const float* rk = rel_k.data() + r * d + h * D;
+        float z = 0.0f;
+        for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
+        logits[r] = cap * std::tanh(z / cap);
+        max_logit = std::max(max_logit, logits[r]);
+      }
+      if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
+      float sum = 0.0f;
+      for (float& z : logits) {
+        z = std::exp(z - max_logit);
+        sum += z;
+      }
+      float* o = out.data() + t * d + h * D;
+      for (int64_t r = 0; r < n_rel; ++r) {
+        if (logits[r] == 0.0f) continue;
+        const float p = logits[r] / sum;
+        const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
+        for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+      }
+    }
+  }
+  return clipped_linear(w.post, std::move(out), T);
+}
+
+// Light convolution module: GLU, causal depthwise conv, norm, SiLU, projection.
+std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, const std::vector<float>& x,
+                                            int64_t T) const {
+  const AudioConfig& c = cfg_;
+  const int64_t d = c.hidden_size, K = c.conv_kernel_size;
+  std::vector<float> h(x);
+  rms_norm_rows(h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
+  std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
+  std::vector<float> glu(static_cast<size_t>(T * d));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
+  std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t i = 0; i < d; ++i) {
+      float acc = 0.0f;
+      for (int64_t j = 0; j < K; ++j) {
+        const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
+        if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
+      }
+      conv[t * d + i] = acc;
+    }
+  }
+  clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
+  for (float& val : conv) val = silu(val);
+  return clipped_linear(w.linear_end, std::move(conv), T);
+}
+
+void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<float>& x, int64_t T,
+                                   const std::vector<uint8_t>& mask) const {
+  const AudioConfig& c = cfg_;
+  const int64_t d = c.hidden_size;
+  feed_forward(w.ffn1, x, T);
+
+  std::vector<float> a(x);
+  clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
+  a = attention(w, a, T, mask);
+  clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
+  for (size_t i = 0; i < x.size(); ++i) x[i] += a[i];
+
+  std::vector<float> conv = light_conv(w, x, T);
+  for (size_t i = 0; i < x.size(); ++i) x[i] += conv[i];
+
+  feed_forward(w.ffn2, x, T);
+  clamp_all(x, -c.gradient_clipping, c.gradient_clipping);
+  rms_norm_rows(x.data(), T, d, w.norm_out, c.rms_norm_eps);
+}
+
+std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* trace) const {
+  const AudioConfig& c = cfg_;
+  check(mel.num_mel_bins == c.num_mel_bins,
+        "audio features have " + std::to_string(mel.num_mel_bins) + " mel bins; the audio tower expects " +
+            std::to_string(c.num_mel_bins),
+        ExitCode::bad_input);
+  check(mel.frames > 0 && mel.valid_frames() > 0, "audio clip is too short: no complete feature frame",
+        ExitCode::bad_input);
+  int64_t T = 0;
+  std::vector<uint8_t> mask;
+  std::vector<float> x = subsample(mel, &T, &mask);
+  if (trace) trace->subsample_output = x;
+  for (const ConformerLayerWeights& w : layers_) conformer_layer(w, x, T, mask);
+
+  std::vector<float> y = linear(output_proj_, x, T);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < c.output_proj_dims; ++i) y[t * c.output_proj_dims + i] += output_proj_bias_[i];
+  if (trace) trace->audio_tower_output = y;
+
+  // Keep the valid tokens only, then embed: RMSNorm without weight, then a linear.
+  std::vector<float> valid;
+  int64_t n = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    if (!mask[t]) continue;
+    valid.insert(valid.end(), y.begin() + t * c.output_proj_dims, y.begin() + (t + 1) * c.output_proj_dims);
+    ++n;
+  }
+  rms_norm_rows(valid.data(), n, c.output_proj_dims, {}, c.rms_norm_eps);
+  return linear(embedding_projection_, valid, n);
+}
+
+}  // namespace gemma4

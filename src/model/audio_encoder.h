@@ -1,0 +1,114 @@
+// The Gemma 4 audio encoder (a USM-style conformer) and its embedder into the text model.
+//
+//   log-mel [F, mel] -> subsampling convs (2x stride-2 3x3, LayerNorm over channels, ReLU)
+//   -> input projection -> conformer layers -> output projection -> RMSNorm + Linear (embedder)
+//   = soft tokens [ceil(ceil(F/2)/2), text hidden]
+//
+// Sizes come from config.json's "audio_config"; weights are bound in place from the checkpoint.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
+#include "media/audio_features.h"
+#include "tensor/weight.h"
+
+namespace gemma4 {
+
+struct AudioConfig {
+  int hidden_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int head_dim = 0;
+  std::vector<int> conv_channels;  // subsampling conv output channels, one per conv
+  int conv_kernel_size = 0;        // light conv module's depthwise kernel
+  float residual_weight = 0.5f;    // half-step feed-forwards
+  int attention_context_left = 0;  // keys: self + (context_left - 2) past frames
+  int attention_context_right = 0;
+  float attention_logit_cap = 0;
+  bool use_clipped_linears = true;
+  float rms_norm_eps = 1e-6f;
+  float gradient_clipping = 1e10f;
+  int output_proj_dims = 0;
+  int text_hidden_size = 0;  // embedder output width
+  int num_mel_bins = 128;    // not in config.json: the feature extractor's feature_size
+  // Prompt tokens around the soft tokens (top level of config.json); -1 when absent.
+  int64_t boa_token_id = -1, audio_token_id = -1, eoa_token_id = -1;
+
+  std::string prefix = "model.audio_tower.";
+  std::string embedder_prefix = "model.embed_audio.";
+
+  // Frequency width after the subsampling convs (each halves it, rounding up).
+  int subsampled_mel_bins() const;
+  int input_proj_features() const { return subsampled_mel_bins() * conv_channels.back(); }
+
+  // From the whole config.json. Throws Error(unsupported) when it has no audio_config.
+  static AudioConfig from_json(const nlohmann::json& config);
+  static bool present(const nlohmann::json& config);
+};
+
+// Soft tokens per clip of F mel frames (each subsampling conv halves time, rounding up).
+int64_t audio_soft_token_count(int64_t mel_frames, int num_convs = 2);
+
+// y = clamp(clamp(x, in) · Wᵀ, out): linear with bounds stored in the checkpoint.
+struct ClippedLinear {
+  Weight weight;
+  float input_min, input_max, output_min, output_max;
+};
+
+struct FeedForwardWeights {
+  std::vector<float> pre_norm, post_norm;
+  ClippedLinear up, down;  // ffw_layer_1, ffw_layer_2
+};
+
+struct ConformerLayerWeights {
+  FeedForwardWeights ffn1, ffn2;
+  std::vector<float> norm_pre_attn, norm_post_attn, norm_out;
+  ClippedLinear q, k, v, post;
+  Weight relative_k;
+  std::vector<float> per_dim_scale;  // raw; softplus applied at use
+  std::vector<float> lconv_pre_norm, lconv_conv_norm;
+  ClippedLinear linear_start, linear_end;
+  std::vector<float> depthwise;  // [hidden, kernel]
+};
+
+// Intermediate results for tests and bisecting.
+struct AudioEncoderTrace {
+  std::vector<float> subsample_output;    // [T, hidden]
+  std::vector<float> audio_tower_output;  // [T, output_proj_dims]
+};
+
+class AudioEncoder {
+ public:
+  // Binds every audio tensor of `store` (shapes checked against `config`).
+  static AudioEncoder load(const TensorStore& store, const AudioConfig& config);
+
+  const AudioConfig& config() const { return cfg_; }
+
+  // Soft tokens [N, text_hidden] for the valid frames of one clip's features.
+  std::vector<float> encode(const LogMel& mel, AudioEncoderTrace* trace = nullptr) const;
+
+ private:
+  std::vector<float> subsample(const LogMel& mel, int64_t* tokens, std::vector<uint8_t>* token_mask) const;
+  void conformer_layer(const ConformerLayerWeights& w, std::vector<float>& x, int64_t T,
+                       const std::vector<uint8_t>& mask) const;
+  void feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const;
+  std::vector<float> attention(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T,
+                               const std::vector<uint8_t>& mask) const;
+  std::vector<float> light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T) const;
+
+  AudioConfig cfg_;
+  TensorStore store_;  // keeps the mapped weights alive
+  Weight conv0_, conv1_;  // [out, in*3*3] views of the subsampling conv kernels
+  std::vector<float> conv0_norm_, conv1_norm_;
+  Weight input_proj_;
+  std::vector<ConformerLayerWeights> layers_;
+  Weight output_proj_;
+  std::vector<float> output_proj_bias_;
+  Weight embedding_projection_;
+};
+
+}  // namespace gemma4

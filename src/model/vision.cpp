@@ -1,0 +1,382 @@
+// The Gemma 4 vision tower (patch embedder, encoder layers, pooler) and the multimodal
+// embedder, written to read like shared/spec/vision.md section 3.2. Every linear goes
+// through kernels::matmul; the rest is plain C++.
+#include "model/vision.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "base/error.h"
+#include "base/mapped_file.h"
+#include "kernels/matmul.h"
+
+namespace gemma4 {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// ---- Weight binding
+
+Weight bind_weight(const TensorInfo& t) {
+  check(t.shape.size() == 2, t.name + ": expected a 2-D weight, got " + t.shape_str(), ExitCode::bad_input);
+  Weight w;
+  switch (t.dtype) {
+    case DType::bf16: w.format = WeightFormat::bf16; break;
+    case DType::f16: w.format = WeightFormat::f16; break;
+    case DType::f32: w.format = WeightFormat::f32; break;
+    default: throw Error(t.name + ": unsupported weight dtype " + dtype_name(t.dtype), ExitCode::unsupported);
+  }
+  w.rows = t.shape[0];
+  w.cols = t.shape[1];
+  w.data = t.data;
+  w.name = t.name;
+  return w;
+}
+
+Weight require_weight(const TensorStore& store, const std::string& name, int64_t rows, int64_t cols) {
+  return bind_weight(store.require(name, {rows, cols}));
+}
+
+std::vector<float> require_vector(const TensorStore& store, const std::string& name, int64_t size) {
+  return to_f32(store.require(name, {size}));
+}
+
+// A clip bound is a 0-d tensor (or [1]); an absent one does not clip.
+float optional_scalar(const TensorStore& store, const std::string& name, float absent) {
+  const TensorInfo* t = store.find(name);
+  if (!t) return absent;
+  check(t->numel() == 1, name + ": expected a scalar, got " + t->shape_str());
+  return to_f32(*t)[0];
+}
+
+ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, int64_t rows, int64_t cols,
+                          bool clipped) {
+  ClippedLinear l{require_weight(store, prefix + ".linear.weight", rows, cols), -kInf, kInf, -kInf, kInf};
+  if (clipped) {
+    l.input_min = optional_scalar(store, prefix + ".input_min", -kInf);
+    l.input_max = optional_scalar(store, prefix + ".input_max", kInf);
+    l.output_min = optional_scalar(store, prefix + ".output_min", -kInf);
+    l.output_max = optional_scalar(store, prefix + ".output_max", kInf);
+  }
+  return l;
+}
+
+// ---- Building blocks (spec 3.1)
+
+// y[n, out] = clamp(clamp(x, in bounds) · Wᵀ, out bounds)
+std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
+  std::vector<float> clamped(x.size());
+  for (size_t i = 0; i < x.size(); ++i) clamped[i] = std::clamp(x[i], l.input_min, l.input_max);
+  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
+  kernels::matmul(l.weight, clamped.data(), n, y.data());
+  for (float& v : y) v = std::clamp(v, l.output_min, l.output_max);
+  return y;
+}
+
+// x * (mean(x²) + eps)^-½ * w over each row of `width` values; no weight when w is null.
+void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * width;
+    double sum_sq = 0;
+    for (int i = 0; i < width; ++i) sum_sq += static_cast<double>(row[i]) * row[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / width + eps));
+    for (int i = 0; i < width; ++i) row[i] = w ? row[i] * inv * w[i] : row[i] * inv;
+  }
+}
+
+std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps) {
+  std::vector<float> y = x;
+  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps);
+  return y;
+}
+
+float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+// 2-D rotary embedding of one head vector: the first half rotates with the column x, the
+// second half with the row y; inside each half, channel i pairs with i + half/2 (NeoX style).
+void rope_2d(float* z, int head_dim, int32_t x, int32_t y, double theta) {
+  const int half = head_dim / 2;
+  const int pairs = half / 2;
+  const int32_t position[2] = {x, y};
+  for (int axis = 0; axis < 2; ++axis) {
+    float* part = z + axis * half;
+    for (int i = 0; i < pairs; ++i) {
+      const float inv_freq = static_cast<float>(1.0 / std::pow(theta, (2.0 * i) / half));
+      const float angle = static_cast<float>(position[axis]) * inv_freq;
+      const float c = std::cos(angle), s = std::sin(angle);
+      const float a = part[i], b = part[i + pairs];
+      part[i] = a * c - b * s;
+      part[i + pairs] = b * c + a * s;
+    }
+  }
+}
+
+// Copies head `head` of rows [n, heads*head_dim] into a contiguous [n, head_dim] block.
+std::vector<float> gather_head(const std::vector<float>& x, int64_t n, int heads, int head_dim, int head) {
+  std::vector<float> out(static_cast<size_t>(n * head_dim));
+  for (int64_t t = 0; t < n; ++t)
+    std::copy_n(&x[(t * heads + head) * head_dim], head_dim, &out[t * head_dim]);
+  return out;
+}
+
+Weight f32_matrix(const std::vector<float>& data, int64_t rows, int64_t cols) {
+  Weight w;
+  w.format = WeightFormat::f32;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = data.data();
+  w.name = "activations";
+  return w;
+}
+
+}  // namespace
+
+// ---- Configuration
+
+bool VisionConfig::present(const nlohmann::json& config) {
+  return config.contains("vision_config") && config["vision_config"].is_object();
+}
+
+VisionConfig VisionConfig::from_json(const nlohmann::json& config) {
+  check(present(config), "config.json has no vision_config: this model does not take images", ExitCode::unsupported);
+  const nlohmann::json& v = config["vision_config"];
+  VisionConfig c;
+  try {
+    c.hidden_size = v.at("hidden_size").get<int>();
+    c.intermediate_size = v.at("intermediate_size").get<int>();
+    c.num_layers = v.at("num_hidden_layers").get<int>();
+    c.num_heads = v.at("num_attention_heads").get<int>();
+    c.num_kv_heads = v.value("num_key_value_heads", c.num_heads);
+    c.head_dim = v.value("head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
+    c.patch_size = v.value("patch_size", 16);
+    c.pooling_kernel_size = v.value("pooling_kernel_size", 3);
+    c.position_embedding_size = v.value("position_embedding_size", 10240);
+    c.rms_norm_eps = v.value("rms_norm_eps", 1e-6);
+    if (v.contains("rope_parameters") && v["rope_parameters"].is_object())
+      c.rope_theta = v["rope_parameters"].value("rope_theta", 100.0);
+    c.use_clipped_linears = v.value("use_clipped_linears", false);
+    c.standardize = v.value("standardize", false);
+    const nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
+    c.text_hidden_size = text.at("hidden_size").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("config.json vision_config: ") + e.what(), ExitCode::bad_input);
+  }
+  check(c.hidden_size > 0 && c.intermediate_size > 0 && c.num_layers > 0 && c.num_heads > 0 && c.num_kv_heads > 0 &&
+            c.head_dim > 0 && c.patch_size > 0 && c.pooling_kernel_size > 0 && c.position_embedding_size > 0 &&
+            c.text_hidden_size > 0,
+        "config.json vision_config: sizes must be positive");
+  check(c.num_heads % c.num_kv_heads == 0, "config.json vision_config: heads must be a multiple of kv heads");
+  check(c.head_dim % 4 == 0, "config.json vision_config: head_dim must be a multiple of 4 for 2-D RoPE");
+  return c;
+}
+
+// ---- Loading
+
+VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nlohmann::json& config_json) {
+  VisionModel m;
+  m.store_ = std::move(store);
+  m.config_ = VisionConfig::from_json(config_json);
+  const TensorStore& s = *m.store_;
+  const VisionConfig& c = m.config_;
+  const int64_t D = c.hidden_size, F = c.intermediate_size;
+  const int64_t q_width = int64_t{c.num_heads} * c.head_dim, kv_width = int64_t{c.num_kv_heads} * c.head_dim;
+  const std::string tower = "model.vision_tower.";
+
+  m.patch_projection_ =
+      require_weight(s, tower + "patch_embedder.input_proj.weight", D, int64_t{c.patch_size} * c.patch_size * 3);
+  const TensorInfo& table = s.require(tower + "patch_embedder.position_embedding_table", {2, c.position_embedding_size, D});
+  m.position_table_ = bind_weight(TensorInfo{table.name, table.file, table.dtype, {2 * c.position_embedding_size, D},
+                                             table.data, table.nbytes});
+
+  for (int i = 0; i < c.num_layers; ++i) {
+    const std::string p = tower + "encoder.layers." + std::to_string(i) + ".";
+    check(!s.find(p + "layer_scalar"), p + "layer_scalar: not part of the reference vision layer", ExitCode::unsupported);
+    VisionLayer l;
+    l.input_norm = require_vector(s, p + "input_layernorm.weight", D);
+    l.post_attention_norm = require_vector(s, p + "post_attention_layernorm.weight", D);
+    l.pre_feedforward_norm = require_vector(s, p + "pre_feedforward_layernorm.weight", D);
+    l.post_feedforward_norm = require_vector(s, p + "post_feedforward_layernorm.weight", D);
+    l.q_norm = require_vector(s, p + "self_attn.q_norm.weight", c.head_dim);
+    l.k_norm = require_vector(s, p + "self_attn.k_norm.weight", c.head_dim);
+    const bool clip = c.use_clipped_linears;
+    l.q = bind_linear(s, p + "self_attn.q_proj", q_width, D, clip);
+    l.k = bind_linear(s, p + "self_attn.k_proj", kv_width, D, clip);
+    l.v = bind_linear(s, p + "self_attn.v_proj", kv_width, D, clip);
+    l.o = bind_linear(s, p + "self_attn.o_proj", D, q_width, clip);
+    l.gate = bind_linear(s, p + "mlp.gate_proj", F, D, clip);
+    l.up = bind_linear(s, p + "mlp.up_proj", F, D, clip);
+    l.down = bind_linear(s, p + "mlp.down_proj", D, F, clip);
+    m.layers_.push_back(std::move(l));
+  }
+  if (c.standardize) {
+    m.std_bias_ = require_vector(s, tower + "std_bias", D);
+    m.std_scale_ = require_vector(s, tower + "std_scale", D);
+  }
+  m.embedding_projection_ = require_weight(s, "model.embed_vision.embedding_projection.weight", c.text_hidden_size, D);
+  return m;
+}
+
+VisionModel VisionModel::load_folder(const std::string& model_dir) {
+  const std::string config_path = model_dir + "/config.json";
+  check(file_exists(config_path), "no config.json in " + model_dir, ExitCode::not_found);
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_file(config_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(config_path + ": invalid JSON (" + e.what() + ")", ExitCode::bad_input);
+  }
+  return load(std::make_shared<const TensorStore>(TensorStore::open(model_dir)), config);
+}
+
+// ---- Forward pass (spec 3.2)
+
+std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* trace) const {
+  const VisionConfig& c = config_;
+  check(patches.num_patches > 0, "image has no patches");
+  check(patches.patch_values == c.patch_size * c.patch_size * 3,
+        "image patches do not match the vision tower's patch size", ExitCode::usage);
+  const int k = c.pooling_kernel_size;
+  check(patches.grid_width % k == 0 && patches.grid_height % k == 0,
+        "the patch grid must be a multiple of the pooling kernel", ExitCode::usage);
+  check(patches.grid_width <= c.position_embedding_size && patches.grid_height <= c.position_embedding_size,
+        "image patch grid exceeds the position table", ExitCode::usage);
+
+  std::vector<float> h = embed_patches(patches);
+  if (trace) trace->patch_embeddings = h;
+  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, h);
+  if (trace) trace->encoder_output = h;
+  std::vector<float> pooled = pool(patches, h);
+  if (trace) trace->pooled = pooled;
+  return project(pooled);
+}
+
+// h = (2·patch − 1) · W_patchᵀ + T_x[px] + T_y[py]
+std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const {
+  const int64_t N = patches.num_patches, D = config_.hidden_size;
+  std::vector<float> u(patches.pixel_values.size());
+  for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
+  std::vector<float> h(static_cast<size_t>(N * D));
+  kernels::matmul(patch_projection_, u.data(), N, h.data());
+  std::vector<float> row_x(D), row_y(D);
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
+    kernels::dequantize_row(position_table_, px, row_x.data());
+    kernels::dequantize_row(position_table_, config_.position_embedding_size + py, row_y.data());
+    for (int64_t d = 0; d < D; ++d) h[n * D + d] += row_x[d] + row_y[d];
+  }
+  return h;
+}
+
+// Sandwich-normed residual blocks: h += norm(attn(norm(h))); h += norm(mlp(norm(h))).
+void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, std::vector<float>& h) const {
+  const int D = config_.hidden_size;
+  const double eps = config_.rms_norm_eps;
+  std::vector<float> a = attention(layer, patches, rms_norm(h, D, layer.input_norm, eps));
+  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps);
+  for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
+  std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps));
+  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps);
+  for (size_t i = 0; i < h.size(); ++i) h[i] += m[i];
+}
+
+// Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
+// 2-D RoPE on q and k, softmax(q·kᵀ) with scale 1 (the norms already fix the magnitude).
+std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches,
+                                          const std::vector<float>& x) const {
+  const VisionConfig& c = config_;
+  const int64_t N = patches.num_patches;
+  const int hd = c.head_dim;
+  std::vector<float> q = apply(layer.q, x, N);
+  std::vector<float> k = apply(layer.k, x, N);
+  std::vector<float> v = apply(layer.v, x, N);
+  rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps);
+  rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps);
+  rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps);
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
+    for (int head = 0; head < c.num_heads; ++head) rope_2d(&q[(n * c.num_heads + head) * hd], hd, px, py, c.rope_theta);
+    for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&k[(n * c.num_kv_heads + head) * hd], hd, px, py, c.rope_theta);
+  }
+
+  // Per head, in blocks of queries so the score matrix stays small: S = Q·Kᵀ, P = softmax(S),
+  // O = P·V. Both products go through the matmul kernel, with K and Vᵀ as the "weights".
+  constexpr int64_t kQueryBlock = 256;
+  std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
+  std::vector<float> scores(static_cast<size_t>(std::min(N, kQueryBlock) * N));
+  std::vector<float> head_out(static_cast<size_t>(std::min(N, kQueryBlock) * hd));
+  const int group = c.num_heads / c.num_kv_heads;
+  for (int head = 0; head < c.num_heads; ++head) {
+    const std::vector<float> qh = gather_head(q, N, c.num_heads, hd, head);
+    const std::vector<float> kh = gather_head(k, N, c.num_kv_heads, hd, head / group);
+    const std::vector<float> vh = gather_head(v, N, c.num_kv_heads, hd, head / group);
+    std::vector<float> vh_t(vh.size());
+    for (int64_t t = 0; t < N; ++t)
+      for (int d = 0; d < hd; ++d) vh_t[d * N + t] = vh[t * hd + d];
+    const Weight k_matrix = f32_matrix(kh, N, hd), v_transposed = f32_matrix(vh_t, hd, N);
+    for (int64_t q0 = 0; q0 < N; q0 += kQueryBlock) {
+      const int64_t rows = std::min(kQueryBlock, N - q0);
+      kernels::matmul(k_matrix, &qh[q0 * hd], rows, scores.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        float* s = &scores[r * N];
+        const float max = *std::max_element(s, s + N);
+        double sum = 0;
+        for (int64_t j = 0; j < N; ++j) {
+          s[j] = std::exp(s[j] - max);
+          sum += s[j];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < N; ++j) s[j] *= inv;
+      }
+      kernels::matmul(v_transposed, scores.data(), rows, head_out.data());
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(&head_out[r * hd], hd, &out[((q0 + r) * c.num_heads + head) * hd]);
+    }
+  }
+  return apply(layer.o, out, N);
+}
+
+// GeGLU: down(gelu_tanh(gate(x)) * up(x)).
+std::vector<float> VisionModel::mlp(const VisionLayer& layer, const std::vector<float>& x) const {
+  const int64_t N = static_cast<int64_t>(x.size()) / config_.hidden_size;
+  std::vector<float> gate = apply(layer.gate, x, N);
+  const std::vector<float> up = apply(layer.up, x, N);
+  for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+  return apply(layer.down, gate, N);
+}
+
+// k×k average pooling of the patch grid (row-major output, x fastest), then ×sqrt(hidden).
+std::vector<float> VisionModel::pool(const ImagePatches& patches, const std::vector<float>& h) const {
+  const int k = config_.pooling_kernel_size, D = config_.hidden_size;
+  const int tokens_x = patches.grid_width / k, tokens_y = patches.grid_height / k;
+  const float scale = std::sqrt(static_cast<float>(D));
+  std::vector<float> pooled(static_cast<size_t>(tokens_x) * tokens_y * D, 0.f);
+  for (int ty = 0; ty < tokens_y; ++ty)
+    for (int tx = 0; tx < tokens_x; ++tx) {
+      float* out = &pooled[(static_cast<size_t>(ty) * tokens_x + tx) * D];
+      for (int dy = 0; dy < k; ++dy)
+        for (int dx = 0; dx < k; ++dx) {
+          const float* in = &h[(static_cast<size_t>(ty * k + dy) * patches.grid_width + (tx * k + dx)) * D];
+          for (int d = 0; d < D; ++d) out[d] += in[d];
+        }
+      for (int d = 0; d < D; ++d) out[d] = out[d] / static_cast<float>(k * k) * scale;
+    }
+  if (config_.standardize)
+    for (size_t i = 0; i < pooled.size(); ++i) pooled[i] = (pooled[i] - std_bias_[i % D]) * std_scale_[i % D];
+  return pooled;
+}
+
+// The multimodal embedder: scale-free RMSNorm, then the projection into the text width.
+std::vector<float> VisionModel::project(const std::vector<float>& pooled) const {
+  const int D = config_.hidden_size;
+  const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps);
+  const int64_t T = static_cast<int64_t>(pooled.size()) / D;
+  std::vector<float> out(static_cast<size_t>(T * config_.text_hidden_size));
+  kernels::matmul(embedding_projection_, normed.data(), T, out.data());
+  return out;
+}
+
+}  // namespace gemma4
