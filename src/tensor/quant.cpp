@@ -58,4 +58,85 @@ void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n) {
   }
 }
 
+void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols) {
+  uint16_t* scales = reinterpret_cast<uint16_t*>(out + cols / 2);
+  for (int64_t g = 0; g < cols / kQ4rGroup; ++g) {
+    const BlockQ4_0& even = in[2 * g];     // goes to the low nibbles
+    const BlockQ4_0& odd = in[2 * g + 1];  // goes to the high nibbles
+    uint8_t* group = out + g * 32;
+    for (int j = 0; j < kQK / 2; ++j) {
+      // Q4_0 byte j holds elements j (low) and j + 16 (high) of its block.
+      group[j] = static_cast<uint8_t>((even.qs[j] & 0x0f) | (odd.qs[j] << 4));
+      group[j + 16] = static_cast<uint8_t>((even.qs[j] >> 4) | (odd.qs[j] & 0xf0));
+    }
+    scales[2 * g] = even.d;
+    scales[2 * g + 1] = odd.d;
+  }
+}
+
+void dequantize_q4r(const uint8_t* row, float* y, int64_t cols) {
+  const uint16_t* scales = reinterpret_cast<const uint16_t*>(row + cols / 2);
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const float d = f16_to_f32(scales[b]);
+    const uint8_t* group = row + (b / 2) * 32;
+    const int shift = (b % 2) * 4;
+    for (int j = 0; j < kQK; ++j) y[b * kQK + j] = d * (((group[j] >> shift) & 0x0f) - 8);
+  }
+}
+
+void interleave_q4_0_to_q4i(const BlockQ4_0* in, uint8_t* out, int64_t cols) {
+  const int64_t blocks = cols / kQK;
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t* dst = out + b * kQ4iBlockBytes;
+    uint16_t* scales = reinterpret_cast<uint16_t*>(dst);
+    uint8_t* nibbles = dst + kQ4iRows * 2;
+    for (int lane = 0; lane < kQ4iRows; ++lane) {
+      const BlockQ4_0& blk = in[lane * blocks + b];
+      scales[lane] = blk.d;
+      // Q4_0 byte i holds elements i (low) and i + 16 (high): exactly Q4I's nibble pairing.
+      for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i) nibbles[64 * j + 4 * lane + i] = blk.qs[4 * j + i];
+    }
+  }
+}
+
+void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols) {
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const uint8_t* src = group + b * kQ4iBlockBytes;
+    const float d = f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]);
+    const uint8_t* nibbles = src + kQ4iRows * 2;
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t v = nibbles[64 * j + 4 * lane + i];
+        y[b * kQK + 4 * j + i] = d * ((v & 0x0f) - 8);
+        y[b * kQK + 16 + 4 * j + i] = d * ((v >> 4) - 8);
+      }
+  }
+}
+
+void interleave_q8_0_to_q8i(const BlockQ8_0* in, uint8_t* out, int64_t cols) {
+  const int64_t blocks = cols / kQK;
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t* dst = out + b * kQ8iBlockBytes;
+    uint16_t* scales = reinterpret_cast<uint16_t*>(dst);
+    int8_t* values = reinterpret_cast<int8_t*>(dst + kQ4iRows * 2);
+    for (int lane = 0; lane < kQ4iRows; ++lane) {
+      const BlockQ8_0& blk = in[lane * blocks + b];
+      scales[lane] = blk.d;
+      for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i) values[64 * k + 4 * lane + i] = blk.qs[4 * k + i];
+    }
+  }
+}
+
+void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols) {
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const uint8_t* src = group + b * kQ8iBlockBytes;
+    const float d = f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]);
+    const int8_t* values = reinterpret_cast<const int8_t*>(src + kQ4iRows * 2);
+    for (int k = 0; k < 8; ++k)
+      for (int i = 0; i < 4; ++i) y[b * kQK + 4 * k + i] = d * values[64 * k + 4 * lane + i];
+  }
+}
+
 }  // namespace gemma4

@@ -29,4 +29,33 @@ void dequantize_q8_0(const BlockQ8_0* in, float* y, int64_t n);
 void quantize_q4_0(const float* x, BlockQ4_0* out, int64_t n);
 void dequantize_q4_0(const BlockQ4_0* in, float* y, int64_t n);
 
+// Q4R: Q4_0's values repacked per row so SIMD kernels unpack them with a few whole-register
+// operations. A row of `cols` (a multiple of 64) is cols/2 bytes of nibbles, then cols/32
+// f16 scales (block b's d). In each 64-weight group g (32 bytes), byte j holds element
+// 64g + j in its low nibble and element 64g + 32 + j in its high nibble, as q + 8 like Q4_0:
+// the low nibbles of a group are block 2g, the high nibbles block 2g + 1.
+constexpr int kQ4rGroup = 64;
+inline int64_t q4r_row_bytes(int64_t cols) { return cols / 2 + cols / kQK * 2; }
+// Lossless: the same values and scales as the Q4_0 row.
+void repack_q4_0_to_q4r(const BlockQ4_0* in, uint8_t* out, int64_t cols);
+void dequantize_q4r(const uint8_t* row, float* y, int64_t cols);
+
+// Q4I: Q4_0's values interleaved over groups of 16 rows, so one vpdpbusd multiplies 4
+// weights of each of 16 rows (one int32 lane per row) by the same 4 activations. Per group
+// and 32-block b (288 bytes): the 16 rows' f16 scales, then 4 chunks j of 64 bytes: row
+// lane's 4 bytes at 64j + 4·lane hold elements 4j..4j+3 (low nibbles) and 16+4j..16+4j+3
+// (high nibbles), as q + 8.
+constexpr int kQ4iRows = 16;
+constexpr int64_t kQ4iBlockBytes = kQ4iRows * 2 + kQ4iRows * kQK / 2;  // 288
+// in: 16 consecutive Q4_0 rows of `cols`; out: the group's cols/32 · 288 bytes.
+void interleave_q4_0_to_q4i(const BlockQ4_0* in, uint8_t* out, int64_t cols);
+// Row `lane` of a group.
+void dequantize_q4i(const uint8_t* group, int lane, float* y, int64_t cols);
+
+// Q8I: the same for Q8_0. Per group and block (544 bytes): 16 f16 scales, then 8 chunks k
+// of 64 bytes: row lane's elements 4k..4k+3 (int8) at 64k + 4·lane.
+constexpr int64_t kQ8iBlockBytes = kQ4iRows * 2 + kQ4iRows * kQK;  // 544
+void interleave_q8_0_to_q8i(const BlockQ8_0* in, uint8_t* out, int64_t cols);
+void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols);
+
 }  // namespace gemma4

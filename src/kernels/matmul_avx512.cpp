@@ -1,0 +1,369 @@
+// AVX-512 kernels (F/BW/VL/DQ + VNNI + BF16: Zen 4/5, Sapphire Rapids). Compiled with those
+// flags and called only when CPUID reports all of them.
+//
+// Block formats process two 32-blocks per 512-bit register: VNNI's vpdpbusd sums u8 × s8
+// products into 16 int32 lanes, lanes 0..7 for the first block and 8..15 for the second,
+// which are then scaled by [dw0·dx0 ×8, dw1·dx1 ×8] and accumulated in float32.
+// Micro-tiles are 4 rows × up to 4 tokens (16 accumulators of the 32 registers).
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own "undefined" temporaries
+// (GCC bug 105593); the warning is about the header, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+
+#include "kernels/matmul_internal.h"
+#include "kernels/matmul_tiles.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+constexpr int kRows = 4;
+
+// 16 weights as float32, whole or masked (the column tail).
+struct F32Loader {
+  static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+struct Bf16Loader {
+  static __m512 widen(__m256i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)); }
+  static __m512 load(const uint16_t* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static __m512 load(const uint16_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
+};
+
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Dot products of R float/bf16 weight rows with T token rows; the column tail is masked.
+template <class W, class Loader>
+struct FloatRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const int64_t cols = job->w->cols;
+    const W* w = static_cast<const W*>(job->w->data) + row * cols;
+    const float* x = job->x + t0 * cols;
+    // A lone row and token (decode) gets two accumulators so FMA latency does not bind.
+    constexpr int U = R * T == 1 ? 2 : 1;
+    __m512 acc[R][T][U];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t)
+        for (int u = 0; u < U; ++u) acc[r][t][u] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 * U <= cols; i += 16 * U) {
+      for (int u = 0; u < U; ++u) {
+        __m512 wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = Loader::load(w + r * cols + i + 16 * u);
+        for (int t = 0; t < T; ++t) {
+          const __m512 xv = _mm512_loadu_ps(x + t * cols + i + 16 * u);
+          for (int r = 0; r < R; ++r) acc[r][t][u] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][u]);
+        }
+      }
+    }
+    for (; i < cols; i += 16) {  // up to 16·U − 1 columns left
+      const __mmask16 m = cols - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (cols - i)) - 1);
+      __m512 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = Loader::load(w + r * cols + i, m);
+      for (int t = 0; t < T; ++t) {
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * cols + i);
+        for (int r = 0; r < R; ++r) acc[r][t][0] = _mm512_fmadd_ps(wv[r], xv, acc[r][t][0]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        __m512 a = acc[r][t][0];
+        for (int u = 1; u < U; ++u) a = _mm512_add_ps(a, acc[r][t][u]);
+        out[r][t] = _mm512_reduce_add_ps(a);
+      }
+  }
+};
+
+inline __m512 scale_pair(uint16_t d0, uint16_t d1) {
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(d0))), _mm256_set1_ps(_cvtsh_ss(d1)), 1);
+}
+
+// Weights of two consecutive blocks as 64 unsigned bytes (the offset removed later with the
+// activation sums): Q8_0 as q + 128, Q4_0 as q + 8 (its stored nibbles).
+inline __m512i unsigned_pair(const BlockQ8_0* w) {
+  const __m512i v = _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[0].qs))),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[1].qs)), 1);
+  return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+inline __m512i unsigned_pair(const BlockQ4_0* w) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  // [qs0 | qs1] -> 128-bit lanes [lo0, hi0, lo1, hi1]: element j of a block is the low
+  // nibble of byte j, element j + 16 the high nibble.
+  const __m256i raw = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[1].qs)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[0].qs)));
+  const __m256i lo = _mm256_and_si256(raw, low4);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+  const __m512i lohi = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);  // [lo0, lo1, hi0, hi1]
+  return _mm512_shuffle_i64x2(lohi, lohi, _MM_SHUFFLE(3, 1, 2, 0));
+}
+inline __m256i unsigned_one(const BlockQ8_0& w) {
+  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs)),
+                          _mm256_set1_epi8(static_cast<char>(0x80)));
+}
+inline __m256i unsigned_one(const BlockQ4_0& w) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4), _mm_and_si128(raw, low4));
+}
+// log2 of the weight offset over 8 (each block's 8 lanes subtract offset/8 · Σa).
+template <class Block>
+constexpr int kOffsetShift = sizeof(Block) == sizeof(BlockQ8_0) ? 4 : 0;  // 128/8 = 16, 8/8 = 1
+
+// int8 block formats: Σ (w + offset)·a − offset·Σa per block, exact in int32.
+template <class Block>
+struct BlockRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const QuantizedActs& xq = *job->xq;
+    const int64_t blocks = xq.blocks;
+    const Block* w = static_cast<const Block*>(job->w->data) + row * blocks;
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+      __m512i wq[R];
+      __m512 dw[R];
+      for (int r = 0; r < R; ++r) {
+        wq[r] = unsigned_pair(w + r * blocks + b);
+        dw[r] = scale_pair(w[r * blocks + b].d, w[r * blocks + b + 1].d);
+      }
+      for (int t = 0; t < T; ++t) {
+        const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
+        // vpdpbusd adds onto its first operand: start from −offset·Σa instead of zero.
+        const __m512i minus_offset = _mm512_sub_epi32(
+            _mm512_setzero_si512(), _mm512_slli_epi32(_mm512_loadu_si512(xq.sum(t0 + t) + b * 8), kOffsetShift<Block>));
+        const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m512i dot = _mm512_dpbusd_epi32(minus_offset, wq[r], a);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
+        }
+      }
+    }
+    float tail[R][T] = {};
+    if (b < blocks) {  // an odd block count: the last block on 256-bit registers
+      for (int r = 0; r < R; ++r) {
+        const __m256i wq = unsigned_one(w[r * blocks + b]);
+        const __m256 dw = _mm256_set1_ps(_cvtsh_ss(w[r * blocks + b].d));
+        for (int t = 0; t < T; ++t) {
+          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q(t0 + t) + b * kQK));
+          const __m256i offset = _mm256_slli_epi32(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.sum(t0 + t) + b * 8)), kOffsetShift<Block>);
+          const __m256i dot = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wq, a), offset);
+          tail[r][t] = hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_loadu_ps(xq.d(t0 + t) + b * 8))));
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]) + tail[r][t];
+  }
+};
+
+// Q4R (tensor/quant.h): one 32-byte load and three operations give two whole blocks, and
+// the two scales come from one 4-byte load.
+struct Q4rRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const QuantizedActs& xq = *job->xq;
+    const int64_t row_bytes = job->w->row_bytes(), cols = job->w->cols;
+    const uint8_t* base = static_cast<const uint8_t*>(job->w->data) + row * row_bytes;
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m512i pair_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < xq.blocks; b += 2) {
+      __m512i wq[R];
+      __m512 dw[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wr = base + r * row_bytes;
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + b * 16));
+        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(raw, low4)),
+                                   _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4), 1);
+        int32_t two_scales;
+        __builtin_memcpy(&two_scales, wr + cols / 2 + b * 2, 4);
+        dw[r] = _mm512_permutexvar_ps(pair_index, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(two_scales))));
+      }
+      for (int t = 0; t < T; ++t) {
+        const __m512i a = _mm512_loadu_si512(xq.q(t0 + t) + b * kQK);
+        const __m512i minus_offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(xq.sum(t0 + t) + b * 8));
+        const __m512 da = _mm512_loadu_ps(xq.d(t0 + t) + b * 8);
+        for (int r = 0; r < R; ++r) {
+          const __m512i dot = _mm512_dpbusd_epi32(minus_offset, wq[r], a);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[r], da), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// bf16 weights × bf16 activations: vdpbf16ps multiplies 32 pairs and adds them in float32.
+struct Bf16DotRowDot {
+  const MatmulJob* job;
+  template <int R, int T>
+  void run(int64_t row, int64_t t0, float (*out)[kTokenTile]) const {
+    const int64_t cols = job->w->cols;
+    const uint16_t* w = static_cast<const uint16_t*>(job->w->data) + row * cols;
+    const uint16_t* x = job->xb + t0 * cols;
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < cols; i += 32) {
+      // The column tail is masked: zeros add nothing.
+      const __mmask32 m = cols - i >= 32 ? ~__mmask32(0) : static_cast<__mmask32>((1u << (cols - i)) - 1);
+      __m512bh wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + r * cols + i);
+      for (int t = 0; t < T; ++t) {
+        const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + t * cols + i);
+        for (int r = 0; r < R; ++r) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// Q4I (tensor/quant.h): 16 rows in the 16 int32 lanes. Per 32-block, eight vpdpbusd each
+// multiply 4 weights of every row by 4 broadcast activations; the float scaling then costs
+// one conversion and one FMA per block for all 16 rows, so the integer units do the work.
+constexpr int kQ4iTokens = 8;
+
+template <int T>
+void q4i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
+  const QuantizedActs& xq = *job.xq;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    const uint8_t* src = group + b * kQ4iBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512i wk[8];  // wk[k]: elements 4k..4k+3 (k < 4: low nibbles; k >= 4: 16 + ...)
+    for (int j = 0; j < 4; ++j) {
+      const __m512i raw = _mm512_loadu_si512(src + kQ4iRows * 2 + 64 * j);
+      wk[j] = _mm512_and_si512(raw, low4);
+      wk[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+    }
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = xq.q(t0 + t) + b * kQK;
+      // Two chains (low and high nibbles) so one token is not bound by vpdpbusd latency;
+      // each lane is a whole row's block sum, so each lane removes the full 8·Σa.
+      __m512i lo = _mm512_set1_epi32(-8 * xq.sum(t0 + t)[b * 8]);
+      __m512i hi = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        int32_t a_lo, a_hi;
+        __builtin_memcpy(&a_lo, a + 4 * k, 4);
+        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
+        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
+        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
+      }
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
+}
+
+// Q8I: as Q4I with int8 values made unsigned (+128, removed as 128·Σa per lane).
+template <int T>
+void q8i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
+  const QuantizedActs& xq = *job.xq;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    const uint8_t* src = group + b * kQ8iBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512i wk[8];  // wk[k]: elements 4k..4k+3 of each row, as q + 128
+    for (int k = 0; k < 8; ++k) wk[k] = _mm512_xor_si512(_mm512_loadu_si512(src + kQ4iRows * 2 + 64 * k), flip);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = xq.q(t0 + t) + b * kQK;
+      __m512i lo = _mm512_set1_epi32(-128 * xq.sum(t0 + t)[b * 8]);
+      __m512i hi = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        int32_t a_lo, a_hi;
+        __builtin_memcpy(&a_lo, a + 4 * k, 4);
+        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
+        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
+        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
+      }
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
+}
+
+// r0, r1: multiples of 16 (matmul splits rows in tiles of 16). Group(T) runs one group of
+// 16 rows against T tokens.
+template <template <int> class Group>
+void rows_interleaved(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const int64_t group_bytes = kQ4iRows * job.w->row_bytes();
+  for (int64_t row0 = r0; row0 < r1; row0 += kQ4iRows) {
+    const uint8_t* group = static_cast<const uint8_t*>(job.w->data) + row0 / kQ4iRows * group_bytes;
+    for (int64_t t0 = 0; t0 < job.n; t0 += kQ4iTokens) {
+      switch (min_i64(kQ4iTokens, job.n - t0)) {
+        case 8: Group<8>::run(job, group, row0, t0); break;
+        case 7: Group<7>::run(job, group, row0, t0); break;
+        case 6: Group<6>::run(job, group, row0, t0); break;
+        case 5: Group<5>::run(job, group, row0, t0); break;
+        case 4: Group<4>::run(job, group, row0, t0); break;
+        case 3: Group<3>::run(job, group, row0, t0); break;
+        case 2: Group<2>::run(job, group, row0, t0); break;
+        default: Group<1>::run(job, group, row0, t0); break;
+      }
+    }
+  }
+}
+template <int T>
+struct Q4iGroup {
+  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q4i_group<T>(job, g, row0, t0); }
+};
+template <int T>
+struct Q8iGroup {
+  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q8i_group<T>(job, g, row0, t0); }
+};
+void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4iGroup>(job, r0, r1); }
+void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q8iGroup>(job, r0, r1); }
+
+void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
+}
+void rows_bf16(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, FloatRowDot<uint16_t, Bf16Loader>{&job});
+}
+void rows_q8_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, BlockRowDot<BlockQ8_0>{&job});
+}
+void rows_q4_0(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, BlockRowDot<BlockQ4_0>{&job});
+}
+
+void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) { for_each_tile<kRows>(job, r0, r1, Q4rRowDot{&job}); }
+void rows_bf16_dot(const MatmulJob& job, int64_t r0, int64_t r1) {
+  for_each_tile<kRows>(job, r0, r1, Bf16DotRowDot{&job});
+}
+
+}  // namespace
+
+const KernelTable& avx512_kernels() {
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0,    rows_q4r,
+                                 rows_q4i, rows_q8i,  rows_bf16_dot};
+  return table;
+}
+
+}  // namespace gemma4::kernels::detail

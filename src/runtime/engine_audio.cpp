@@ -1,0 +1,29 @@
+// Engine: audio clips -> soft tokens (the audio tower, loaded on first use). Clips longer than
+// the encoder takes become several blocks.
+#include "base/error.h"
+#include "model/audio_input.h"
+#include "runtime/engine.h"
+
+namespace gemma4 {
+
+std::vector<std::vector<float>> Engine::encode_audio(const MediaSource& m) const {
+  std::shared_ptr<const AudioInput> tower;
+  {
+    std::lock_guard lock(towers_mutex_);
+    if (!audio_) {
+      check(AudioConfig::present(decoder_->model_config().raw),
+            model_dir_ + " is a model without audio: it cannot read audio", ExitCode::unsupported);
+      audio_ = std::make_shared<const AudioInput>(AudioInput::load(model_dir_));
+    }
+    tower = audio_;
+  }
+  std::vector<AudioBlock> blocks =
+      m.bytes.empty() ? tower->embed_file(m.path) : tower->embed_bytes(m.bytes.data(), m.bytes.size(), "audio");
+  const std::string name = m.bytes.empty() ? m.path : "audio";
+  check(!blocks.empty(), name + ": the audio is too short to give any token", ExitCode::bad_input);
+  std::vector<std::vector<float>> out;
+  for (auto& b : blocks) out.push_back(std::move(b.soft_tokens));
+  return out;
+}
+
+}  // namespace gemma4

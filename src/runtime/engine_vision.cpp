@@ -1,0 +1,34 @@
+// Engine: images -> soft tokens (the vision tower, loaded on first use).
+#include "base/error.h"
+#include "media/image.h"
+#include "model/vision.h"
+#include "runtime/engine.h"
+
+namespace gemma4 {
+
+std::vector<std::vector<float>> Engine::encode_image(const MediaSource& m) const {
+  std::shared_ptr<const VisionModel> tower;
+  std::shared_ptr<const ImageProcessorConfig> processor;
+  {
+    std::lock_guard lock(towers_mutex_);
+    if (!vision_) {
+      check(VisionConfig::present(decoder_->model_config().raw),
+            model_dir_ + " is a text-only model: it cannot read images", ExitCode::unsupported);
+      vision_ = std::make_shared<const VisionModel>(VisionModel::load_folder(model_dir_));
+      image_processor_ = std::make_shared<const ImageProcessorConfig>(ImageProcessorConfig::load(model_dir_));
+    }
+    tower = vision_;
+    processor = image_processor_;
+  }
+  if (m.image_tokens != 0)
+    check(is_supported_soft_token_budget(m.image_tokens),
+          "--image-tokens " + std::to_string(m.image_tokens) +
+              " is not a budget the model supports (70, 140, 280, 560 or 1120)",
+          ExitCode::usage);
+  const RgbImage image =
+      m.bytes.empty() ? load_image(m.path)
+                      : decode_image(reinterpret_cast<const uint8_t*>(m.bytes.data()), m.bytes.size(), "image");
+  return {tower->embed(preprocess_image(image, *processor, m.image_tokens))};
+}
+
+}  // namespace gemma4
