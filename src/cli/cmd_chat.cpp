@@ -137,7 +137,7 @@ int run_chat(int argc, char** argv) {
   GEMMA4_PARSE(app, argc, argv);
 
   const bool interactive = ui::is_terminal(stdin);
-  auto engine = cli::load_engine(flags.model, false);
+  auto engine = cli::load_engine(flags, false);
   ChatLoop chat(engine, flags);
   if (interactive)
     std::fprintf(stderr, "%s: loaded in %.1f s. Type a message, /help for commands, /quit to leave.\n",

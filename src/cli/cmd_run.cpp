@@ -44,7 +44,7 @@ int run_run(int argc, char** argv) {
     check(std::filesystem::is_regular_file(m.path),
           std::string(media_kind_name(m.kind)) + " file not found: " + m.path, ExitCode::not_found);
 
-  const auto engine = cli::load_engine(flags.model, flags.json);
+  const auto engine = cli::load_engine(flags, flags.json);
   nlohmann::json messages = nlohmann::json::array();
   if (!flags.system.empty()) messages.push_back({{"role", "system"}, {"content", flags.system}});
   messages.push_back(cli::user_message(prompt_text, media));

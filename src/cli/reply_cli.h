@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "cli/model_option.h"
+#include "kernels/matmul.h"
 #include "runtime/engine.h"
 #include "ui/terminal.h"
 
@@ -28,6 +30,8 @@ struct GenerationFlags {
   CLI::Option *temperature_set = nullptr, *top_k_set = nullptr, *top_p_set = nullptr, *seed_set = nullptr;
   int image_tokens = 0;
   bool json = false;
+  std::string weights = "bf16";
+  int threads = 0;
 };
 
 inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
@@ -48,6 +52,12 @@ inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
   app.add_option("--image-tokens", f.image_tokens,
                  "soft tokens per image: 70, 140, 280, 560 or 1120 (default: processor_config.json)")
       ->check(CLI::IsMember({0, 70, 140, 280, 560, 1120}));
+  app.add_option("--weights", f.weights,
+                 "weight format to compute with: bf16 (as stored, exact), q8_0 or q4_0 (quantized at load: "
+                 "less memory traffic, faster)")
+      ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}))
+      ->capture_default_str();
+  app.add_option("--threads", f.threads, "threads to compute with (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--json", f.json, "print the answer as JSON {thinking, content, tool_calls, stats} instead of streaming");
 }
 
@@ -64,15 +74,33 @@ inline SamplingOptions sampling_from_flags(const Engine& engine, const Generatio
   return s;
 }
 
+// --weights: matrices multiplied by activations are converted at load to the fastest layout
+// of the format asked for; gather-only tables stay mapped as stored.
+inline LoadOptions load_options(const GenerationFlags& f) {
+  LoadOptions options;
+  if (f.weights == "bf16") return options;
+  const WeightFormat requested = f.weights == "q8_0" ? WeightFormat::q8_0 : WeightFormat::q4_0;
+  options.converter = [requested](const Weight& w, WeightRole role) {
+    if (role == WeightRole::gather_table) return w;
+    const WeightFormat target = kernels::runtime_format(requested, w.rows, w.cols);
+    return target == w.format ? w : kernels::convert_weight(w, target);
+  };
+  return options;
+}
+
 // -m value -> a loaded engine. Distinct errors for each way this fails (see base/error.h).
-inline std::shared_ptr<Engine> load_engine(const std::string& model, bool quiet) {
+inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet) {
+  if (f.threads > 0) set_num_threads(f.threads);
+  const std::string& model = f.model;
   const hub::ResolvedModel resolved = resolve_model_option(model, quiet);
   if (resolved.kind == hub::ResolvedModel::Kind::gguf)
     throw Error(resolved.path +
                     ": GGUF files cannot be run by this build yet; use the Hugging Face model folder "
                     "(gemma4 pull google/gemma-4-E2B-it)",
                 ExitCode::unsupported);
-  return Engine::load(resolved.path);
+  EngineOptions options;
+  options.load = load_options(f);
+  return Engine::load(resolved.path, options);
 }
 
 // A user turn: media parts first (as in the Gemma 4 model card examples), then the text.
@@ -108,6 +136,12 @@ class StreamPrinter {
   ui::ReplyWriter writer_;
 };
 
+inline std::string two_decimals(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
+
 // "load 2.31 s · media 0.80 s · first token 0.84 s · prompt 57 tok, 68.2 tok/s · generated
 // 120 tok, 15.3 tok/s · total 9.12 s". The generation rate counts the tokens after the first
 // (the first comes out of the prefill) over the time after the first.
@@ -116,10 +150,10 @@ inline std::string stats_line(const ReplyStats& s, double load_seconds, double t
   char buf[400];
   std::string reused = s.reused_tokens > 0 ? " (+" + std::to_string(s.reused_tokens) + " cached)" : "";
   std::snprintf(buf, sizeof buf,
-                "load %.2f s · %sfirst token %.2f s · prompt %lld tok%s, %.1f tok/s · generated %lld tok, %.1f tok/s · "
+                "%s%sfirst token %.2f s · prompt %lld tok%s, %.1f tok/s · generated %lld tok, %.1f tok/s · "
                 "total %.2f s",
-                load_seconds,
-                s.media_seconds > 0 ? ("media " + std::to_string(s.media_seconds).substr(0, 5) + " s · ").c_str() : "",
+                load_seconds > 0 ? ("load " + two_decimals(load_seconds) + " s · ").c_str() : "",
+                s.media_seconds > 0 ? ("media " + two_decimals(s.media_seconds) + " s · ").c_str() : "",
                 s.first_token_seconds, static_cast<long long>(s.prefilled_tokens), reused.c_str(),
                 rate(s.prefilled_tokens, s.prefill_seconds), static_cast<long long>(s.generated_tokens),
                 rate(s.generated_tokens > 1 ? s.generated_tokens - 1 : 0, s.decode_seconds), total_seconds);

@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 std::string model() { return cli_model_dir(); }
-std::string gemma4() { return gemma4_binary(); }
+std::string bin() { return gemma4_binary(); }
 
 // Runs a command; stdout in *out, stderr in *err; returns the exit status.
 int run(const std::string& cmd, std::string* out, std::string* err = nullptr) {
@@ -60,7 +60,7 @@ ReplyOptions greedy(int64_t max_tokens) {
 
 TEST(CliRun, StreamsAnAnswerThenStats) {
   std::string out, err;
-  ASSERT_EQ(run(gemma4() + " run -m " + model() + " -p 'What is the distance from Earth to the Moon?' "
+  ASSERT_EQ(run(bin() + " run -m " + model() + " -p 'What is the distance from Earth to the Moon?' "
                 "--max-tokens 6 --temperature 0",
                 &out, &err),
             0)
@@ -72,7 +72,7 @@ TEST(CliRun, StreamsAnAnswerThenStats) {
 
 TEST(CliRun, JsonHasThinkingContentToolCallsAndStats) {
   std::string out, err;
-  ASSERT_EQ(run(gemma4() + " run -m " + model() + " -p Hello --system 'Be short.' --max-tokens 5 --seed 4 --json", &out,
+  ASSERT_EQ(run(bin() + " run -m " + model() + " -p Hello --system 'Be short.' --max-tokens 5 --seed 4 --json", &out,
                 &err),
             0)
       << err;
@@ -94,7 +94,7 @@ TEST(CliRun, JsonHasThinkingContentToolCallsAndStats) {
 
 TEST(CliRun, SameSeedSameAnswer) {
   std::string a, b;
-  const std::string cmd = gemma4() + " run -m " + model() + " -p Hi --max-tokens 6 --temperature 1.5 --json --seed ";
+  const std::string cmd = bin() + " run -m " + model() + " -p Hi --max-tokens 6 --temperature 1.5 --json --seed ";
   ASSERT_EQ(run(cmd + "11", &a), 0);
   ASSERT_EQ(run(cmd + "11", &b), 0);
   EXPECT_EQ(json::parse(a)["content"], json::parse(b)["content"]);
@@ -102,7 +102,7 @@ TEST(CliRun, SameSeedSameAnswer) {
 
 TEST(CliRun, ThinkSwitchesThinkingOnInThePrompt) {
   std::string plain, think;
-  const std::string cmd = gemma4() + " run -m " + model() + " -p Hi --max-tokens 1 --json";
+  const std::string cmd = bin() + " run -m " + model() + " -p Hi --max-tokens 1 --json";
   ASSERT_EQ(run(cmd, &plain), 0);
   ASSERT_EQ(run(cmd + " --think", &think), 0);
   // Thinking on adds the thinking switch to the system turn.
@@ -129,7 +129,7 @@ TEST(CliRun, StreamPrinterKeepsThinkingApartFromTheAnswer) {
 
 TEST(CliRun, ImageAndAudioBecomeSoftTokens) {
   std::string text_only, media, err;
-  const std::string cmd = gemma4() + " run -m " + model() + " -p 'What is this?' --max-tokens 2 --temperature 0 --json";
+  const std::string cmd = bin() + " run -m " + model() + " -p 'What is this?' --max-tokens 2 --temperature 0 --json";
   ASSERT_EQ(run(cmd, &text_only), 0);
   ASSERT_EQ(run(cmd + " --image " + tiny_dir() + "/image_a.png --audio " + tiny_dir() + "/speech.wav", &media, &err), 0)
       << err;
@@ -160,7 +160,7 @@ TEST(CliRun, SamplingDefaultsComeFromGenerationConfig) {
 
 TEST(CliChat, SecondTurnReusesTheCachedPrefix) {
   std::string out, err;
-  ASSERT_EQ(run("printf 'Hello there\\nAnd a second question\\n' | " + gemma4() + " chat -m " + model() +
+  ASSERT_EQ(run("printf 'Hello there\\nAnd a second question\\n' | " + bin() + " chat -m " + model() +
                     " --json --temperature 0 --max-tokens 4",
                 &out, &err),
             0)
@@ -182,7 +182,7 @@ TEST(CliChat, CommandsHelpThinkResetAttachQuit) {
   std::string out, err;
   const std::string input =
       "/help\\n/think\\n/image /nonexistent.png\\n/image " + tiny_dir() + "/image_a.png\\n/reset\\nHi\\n/bogus\\n/quit\\nnever sent\\n";
-  ASSERT_EQ(run("printf '" + input + "' | " + gemma4() + " chat -m " + model() + " --json --max-tokens 2", &out, &err), 0)
+  ASSERT_EQ(run("printf '" + input + "' | " + bin() + " chat -m " + model() + " --json --max-tokens 2", &out, &err), 0)
       << err;
   for (const char* part : {"/image FILE", "thinking on", "file not found: /nonexistent.png", "image attached",
                            "conversation cleared", "unknown command /bogus"})
@@ -195,7 +195,7 @@ TEST(CliChat, CommandsHelpThinkResetAttachQuit) {
 TEST(CliChat, ABadTurnIsReportedAndTheChatGoesOn) {
   std::string out, err;
   const std::string bad = write_text_file("notes.png", "not an image");
-  ASSERT_EQ(run("printf '/image " + bad + "\\nWhat is it?\\nHello\\n' | " + gemma4() + " chat -m " + model() +
+  ASSERT_EQ(run("printf '/image " + bad + "\\nWhat is it?\\nHello\\n' | " + bin() + " chat -m " + model() +
                     " --json --max-tokens 2",
                 &out, &err),
             0);
@@ -243,7 +243,7 @@ TEST(Conversation, ADifferentImageIsNotTakenFromTheCache) {
 
 TEST(CliErrors, DistinctExitCodes) {
   std::string out, err;
-  const std::string run_cmd = gemma4() + " run -p Hi --max-tokens 1 ";
+  const std::string run_cmd = bin() + " run -p Hi --max-tokens 1 ";
 
   EXPECT_EQ(run(run_cmd + "-m /nonexistent/model", &out, &err), 3) << err;  // no model there
   EXPECT_NE(err.find("no such model"), std::string::npos) << err;
@@ -265,10 +265,12 @@ TEST(CliErrors, DistinctExitCodes) {
   EXPECT_NE(err.find("unsupported image format"), std::string::npos) << err;
   EXPECT_EQ(run(run_cmd + "-m " + model() + " --audio " + text, &out, &err), 4) << err;  // not decodable audio
   EXPECT_EQ(run(run_cmd + "-m " + model() + " --image-tokens 71", &out, &err), 2) << err;
-  EXPECT_EQ(run(gemma4() + " run -m " + model() + " </dev/null", &out, &err), 2) << err;  // no prompt
+  EXPECT_EQ(run(bin() + " run -m " + model() + " </dev/null", &out, &err), 2) << err;  // no prompt
 
   // The KV cache for the context asked does not fit in the memory available.
-  EXPECT_EQ(run("GEMMA4_MAX_MEMORY=1000 " + run_cmd + "-m " + model() + " --max-tokens 100000", &out, &err), 6) << err;
+  EXPECT_EQ(run("GEMMA4_MAX_MEMORY=1000 " + bin() + " run -p Hi -m " + model() + " --max-tokens 100000", &out, &err),
+            6)
+      << err;
   EXPECT_NE(err.find("--max-tokens"), std::string::npos) << err;
 
   // A repo id that is not in the cache, with the network off: says what to download.
