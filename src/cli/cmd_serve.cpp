@@ -4,30 +4,15 @@
 
 #include "base/error.h"
 #include "base/mapped_file.h"
-#include "base/thread_pool.h"
-#include "kernels/matmul.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/model_option.h"
+#include "cli/reply_cli.h"
 #include "runtime/engine.h"
 #include "server/model_backend.h"
 #include "server/server.h"
 
 namespace {
-
-// --weights: matrices multiplied by activations are converted at load to the fastest layout of
-// the format asked for; gather-only tables (the embeddings) stay mapped as stored.
-gemma4::LoadOptions load_options_for(const std::string& weights) {
-  gemma4::LoadOptions options;
-  if (weights == "bf16") return options;
-  const gemma4::WeightFormat requested = weights == "q8_0" ? gemma4::WeightFormat::q8_0 : gemma4::WeightFormat::q4_0;
-  options.converter = [requested](const gemma4::Weight& w, gemma4::WeightRole role) {
-    if (role == gemma4::WeightRole::gather_table) return w;
-    const gemma4::WeightFormat target = gemma4::kernels::runtime_format(requested, w.rows, w.cols);
-    return target == w.format ? w : gemma4::kernels::convert_weight(w, target);
-  };
-  return options;
-}
 
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -81,14 +66,11 @@ int run_serve(int argc, char** argv) {
   if (!is_loopback(opt.host) && opt.api_key.empty())
     std::fprintf(stderr, "gemma4 serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
                  opt.host.c_str());
-  const gemma4::hub::ResolvedModel resolved = gemma4::cli::resolve_model_option(model, false);
-  gemma4::check(resolved.kind == gemma4::hub::ResolvedModel::Kind::folder,
-                resolved.path + ": GGUF files cannot be served by this build yet; use the Hugging Face model folder",
-                gemma4::ExitCode::unsupported);
-  if (threads > 0) gemma4::set_num_threads(threads);
-  gemma4::EngineOptions engine_options;
-  engine_options.load = load_options_for(weights);
-  const auto engine = gemma4::Engine::load(resolved.path, engine_options);
+  gemma4::cli::GenerationFlags load_flags;  // the loader options `run` and `chat` share
+  load_flags.model = model;
+  load_flags.weights = weights;
+  load_flags.threads = threads;
+  const auto engine = gemma4::cli::load_engine(load_flags, false);
 
   gemma4::server::ModelBackendOptions backend_options;
   backend_options.model_id = !model_id.empty() ? model_id : model;
