@@ -6,6 +6,10 @@
 #include "base/mapped_file.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/model_option.h"
+#include "cli/reply_cli.h"
+#include "runtime/engine.h"
+#include "server/model_backend.h"
 #include "server/server.h"
 
 namespace {
@@ -18,9 +22,14 @@ int run_serve(int argc, char** argv) {
   CLI::App app{"Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /health, /metrics)."};
   std::string model;
   gemma4::server::ServerOptions opt;
-  int ctx_size = 0;
+  int64_t ctx_size = 0;
+  int64_t prefill_chunk = 256;
+  std::string model_id;
+  std::string weights = "bf16";
+  int threads = 0;
   int64_t queue_timeout_s = 120;
-  app.add_option("-m,--model", model, "model folder (Hugging Face checkpoint)")->required();
+  gemma4::cli::add_model_option(app, model)->required();
+  app.add_option("--alias", model_id, "model id served by /v1/models (default: the -m value)");
   app.add_option("--host", opt.host, "address to listen on (loopback by default)")->capture_default_str();
   app.add_option("--port", opt.port, "port to listen on")->capture_default_str()->check(CLI::Range(0, 65535));
   app.add_option("--parallel", opt.parallel, "requests generated at once (decode steps are batched)")
@@ -31,6 +40,14 @@ int run_serve(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 86400));
   app.add_option("--ctx-size", ctx_size, "context length per sequence in tokens (0: the model's)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--prefill-chunk", prefill_chunk,
+                 "prompt tokens computed per step while others decode (smaller: steadier streaming)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--weights", weights,
+                 "weight format to compute with: bf16 (as stored), q8_0 or q4_0 (quantized at load: faster)")
+      ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "threads to compute with (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--api-key", opt.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
   app.add_option("--max-tokens", opt.limits.max_tokens_cap, "largest max_tokens a request may ask for")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -46,14 +63,40 @@ int run_serve(int argc, char** argv) {
   opt.limits.max_media_bytes = max_media_mb << 20;
   opt.limits.default_max_tokens = std::min(opt.limits.default_max_tokens, opt.limits.max_tokens_cap);
 
-  gemma4::check(gemma4::file_exists(model), "model folder not found: " + model, gemma4::ExitCode::not_found);
   if (!is_loopback(opt.host) && opt.api_key.empty())
     std::fprintf(stderr, "gemma4 serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
                  opt.host.c_str());
-  // The generation backend (text decoder + tokenizer + chat format) is not wired in yet; the HTTP
-  // layer (src/server/) is complete and tested against a scripted backend in tests/server/.
-  throw gemma4::Error("not implemented yet: the model backend for the server is still being written",
-                      gemma4::ExitCode::unsupported);
+  gemma4::cli::GenerationFlags load_flags;  // the loader options `run` and `chat` share
+  load_flags.model = model;
+  load_flags.weights = weights;
+  load_flags.threads = threads;
+  const auto engine = gemma4::cli::load_engine(load_flags, false);
+
+  gemma4::server::ModelBackendOptions backend_options;
+  backend_options.model_id = !model_id.empty() ? model_id : model;
+  gemma4::SchedulerOptions& sched = backend_options.scheduler;
+  sched.slots = opt.parallel;
+  sched.prefill_chunk = prefill_chunk;
+  const int64_t model_limit = engine->context_limit();
+  sched.ctx_size = ctx_size > 0 ? ctx_size : model_limit > 0 ? model_limit : 8192;
+  gemma4::check(model_limit <= 0 || sched.ctx_size <= model_limit,
+                "--ctx-size " + std::to_string(ctx_size) + " exceeds the model's context window of " +
+                    std::to_string(model_limit) + " tokens",
+                gemma4::ExitCode::usage);
+  // The KV caches grow with use; say what the worst case takes so an overcommit is no surprise.
+  const double kv_gb = engine->kv_cache_bytes(sched.ctx_size) * double(sched.slots) / 1e9;
+  const uint64_t available = gemma4::available_memory_bytes();
+  if (available > 0 && kv_gb * 1e9 > double(available))
+    std::fprintf(stderr,
+                 "gemma4 serve: warning: %d full contexts of %lld tokens need %.1f GB of KV cache but %.1f GB are "
+                 "free; lower --ctx-size or --parallel\n",
+                 sched.slots, static_cast<long long>(sched.ctx_size), kv_gb, available / 1e9);
+  gemma4::server::ModelBackend backend(engine, backend_options);
+  gemma4::server::Server server(backend, opt);
+  std::fprintf(stderr, "gemma4 serve: %s loaded in %.1f s; %d slots of %lld tokens\n",
+               backend_options.model_id.c_str(), engine->load_seconds(), sched.slots,
+               static_cast<long long>(sched.ctx_size));
+  return gemma4::server::serve_until_signal(server);
 }
 
 }  // namespace
