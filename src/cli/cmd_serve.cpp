@@ -25,8 +25,7 @@ int run_serve(int argc, char** argv) {
   int64_t ctx_size = 0;
   int64_t prefill_chunk = 256;
   std::string model_id;
-  std::string weights = "bf16";
-  int threads = 0;
+  gemma4::cli::GenerationFlags load_flags;  // the loader options `run` and `chat` share
   int64_t queue_timeout_s = 120;
   gemma4::cli::add_model_option(app, model)->required();
   app.add_option("--alias", model_id, "model id served by /v1/models (default: the -m value)");
@@ -43,11 +42,7 @@ int run_serve(int argc, char** argv) {
   app.add_option("--prefill-chunk", prefill_chunk,
                  "prompt tokens computed per step while others decode (smaller: steadier streaming)")
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  app.add_option("--weights", weights,
-                 "weight format to compute with: bf16 (as stored), q8_0 or q4_0 (quantized at load: faster)")
-      ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}))
-      ->capture_default_str();
-  app.add_option("--threads", threads, "threads to compute with (default: all cores)")->check(CLI::NonNegativeNumber);
+  gemma4::cli::add_speed_options(app, load_flags.speed, "q4");
   app.add_option("--api-key", opt.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
   app.add_option("--max-tokens", opt.limits.max_tokens_cap, "largest max_tokens a request may ask for")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -66,10 +61,7 @@ int run_serve(int argc, char** argv) {
   if (!is_loopback(opt.host) && opt.api_key.empty())
     std::fprintf(stderr, "gemma4 serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
                  opt.host.c_str());
-  gemma4::cli::GenerationFlags load_flags;  // the loader options `run` and `chat` share
   load_flags.model = model;
-  load_flags.weights = weights;
-  load_flags.threads = threads;
   const auto engine = gemma4::cli::load_engine(load_flags, false);
 
   gemma4::server::ModelBackendOptions backend_options;

@@ -257,8 +257,9 @@ TEST(CliErrors, DistinctExitCodes) {
   EXPECT_EQ(run(run_cmd + "-m " + llama, &out, &err), 5) << err;  // not a Gemma 4 checkpoint
   EXPECT_NE(err.find("llama"), std::string::npos) << err;
 
-  const std::string gguf = write_text_file("model.gguf", "GGUF");
-  EXPECT_EQ(run(run_cmd + "-m " + gguf, &out, &err), 5) << err;
+  const std::string gguf = write_text_file("model.gguf", "GGUF");  // a truncated GGUF: corrupt input
+  EXPECT_EQ(run(run_cmd + "-m " + gguf, &out, &err), 4) << err;
+  EXPECT_NE(err.find("invalid GGUF"), std::string::npos) << err;
 
   EXPECT_EQ(run(run_cmd + "-m " + model() + " --image /nonexistent.png", &out, &err), 3) << err;
   EXPECT_EQ(run(run_cmd + "-m " + model() + " --image " + text, &out, &err), 5) << err;  // unsupported file
@@ -291,4 +292,22 @@ TEST(CliRun, CtrlCStopsTheAnswerNotTheProgram) {
   const std::string err = read_file(dir + "/err");
   EXPECT_NE(err.find("[stopped]"), std::string::npos) << err;
   EXPECT_NE(err.find("generated "), std::string::npos) << err;
+}
+
+// A llama.cpp GGUF written from the tiny goldens model runs end to end: weights, config and
+// the tokenizer stored in the file (synthetic here: the tiny model has no tokenizer.json).
+TEST(CliRun, RunsAGgufFile) {
+  const std::string dir = gemma4::test::temp_dir("cli-gguf");
+  const std::string gguf = dir + "/tiny-q8_0.gguf";
+  ASSERT_EQ(gemma4::test::run_command(gemma4::test::gemma4_binary() + " quantize " + gemma4::test::tiny_dir() + " " +
+                                          gguf + " --type q8_0 2>/dev/null"),
+            0);
+  std::string out;
+  ASSERT_EQ(gemma4::test::run_command(gemma4::test::gemma4_binary() + " run -m " + gguf +
+                                          " -p hello --max-tokens 4 --temperature 0 --json 2>/dev/null",
+                                      &out),
+            0);
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_TRUE(j.contains("content"));
+  EXPECT_EQ(j["stats"]["generated_tokens"].get<int>(), 4) << out;
 }
