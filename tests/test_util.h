@@ -11,7 +11,7 @@ inline std::string gemma4_binary() { return GEMMA4_BINARY; }
 // Runs a shell command, returns its exit status; stdout goes to *out if given.
 int run_command(const std::string& cmd, std::string* out = nullptr);
 
-// A fresh temporary directory, removed when the test process exits is not guaranteed.
+// A fresh temporary directory, removed when the test process exits.
 std::string temp_dir(const std::string& tag);
 
 }  // namespace gemma4::test
