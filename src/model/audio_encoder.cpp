@@ -102,12 +102,7 @@ std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<flo
 
 Weight bind(const TensorInfo& t, int64_t rows, int64_t cols) {
   Weight w;
-  switch (t.dtype) {
-    case DType::bf16: w.format = WeightFormat::bf16; break;
-    case DType::f16: w.format = WeightFormat::f16; break;
-    case DType::f32: w.format = WeightFormat::f32; break;
-    default: throw Error(t.name + ": unsupported dtype " + dtype_name(t.dtype) + " for a weight", ExitCode::unsupported);
-  }
+  w.format = weight_format_of(t);
   check(t.numel() == rows * cols, t.name + ": unexpected size", ExitCode::bad_input);
   w.rows = rows;
   w.cols = cols;

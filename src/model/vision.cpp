@@ -15,6 +15,8 @@
 #include "kernels/batch_ops.h"
 #include "kernels/vector_ops.h"
 #include "kernels/matmul.h"
+#include "kernels/reference_ops.h"
+#include "model/weights.h"
 
 namespace gemma4 {
 namespace {
@@ -26,12 +28,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 Weight bind_weight(const TensorInfo& t) {
   check(t.shape.size() == 2, t.name + ": expected a 2-D weight, got " + t.shape_str(), ExitCode::bad_input);
   Weight w;
-  switch (t.dtype) {
-    case DType::bf16: w.format = WeightFormat::bf16; break;
-    case DType::f16: w.format = WeightFormat::f16; break;
-    case DType::f32: w.format = WeightFormat::f32; break;
-    default: throw Error(t.name + ": unsupported weight dtype " + dtype_name(t.dtype), ExitCode::unsupported);
-  }
+  w.format = weight_format_of(t);
   w.rows = t.shape[0];
   w.cols = t.shape[1];
   w.data = t.data;
@@ -368,17 +365,7 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
     for (int64_t q0 = 0; q0 < N; q0 += kQueryBlock) {
       const int64_t rows = std::min(kQueryBlock, N - q0);
       kernels::matmul(k_matrix, &qh[q0 * hd], rows, scores.data());
-      for (int64_t r = 0; r < rows; ++r) {
-        float* s = &scores[r * N];
-        const float max = *std::max_element(s, s + N);
-        double sum = 0;
-        for (int64_t j = 0; j < N; ++j) {
-          s[j] = std::exp(s[j] - max);
-          sum += s[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t j = 0; j < N; ++j) s[j] *= inv;
-      }
+      for (int64_t r = 0; r < rows; ++r) kernels::softmax_inplace(&scores[r * N], N);
       kernels::matmul(v_transposed, scores.data(), rows, head_out.data());
       for (int64_t r = 0; r < rows; ++r)
         std::copy_n(&head_out[r * hd], hd, &out[((q0 + r) * c.num_heads + head) * hd]);

@@ -9,9 +9,8 @@
 #include "kernels/matmul.h"
 
 namespace gemma4 {
-namespace {
 
-WeightFormat format_of(const TensorInfo& t) {
+WeightFormat weight_format_of(const TensorInfo& t) {
   switch (t.dtype) {
     case DType::f32: return WeightFormat::f32;
     case DType::bf16: return WeightFormat::bf16;
@@ -22,8 +21,6 @@ WeightFormat format_of(const TensorInfo& t) {
                   ExitCode::unsupported);
   }
 }
-
-}  // namespace
 
 WeightFormat parse_weights_flag(const std::string& name) {
   if (name == "bf16") return WeightFormat::bf16;
@@ -77,7 +74,7 @@ Weight convert_for_role(const Weight& stored, WeightRole role, const LoadOptions
 Weight SafetensorsSource::matrix(const std::string& name, int64_t rows, int64_t cols) const {
   const TensorInfo& t = store_.require(name, {rows, cols});
   Weight w;
-  w.format = format_of(t);
+  w.format = weight_format_of(t);
   w.rows = rows;
   w.cols = cols;
   w.data = t.data;
@@ -87,7 +84,7 @@ Weight SafetensorsSource::matrix(const std::string& name, int64_t rows, int64_t 
 
 std::vector<float> SafetensorsSource::vector(const std::string& name, int64_t n) const {
   const TensorInfo& t = store_.require(name, {n});
-  format_of(t);  // validates the dtype
+  weight_format_of(t);  // validates the dtype
   return to_f32(t);
 }
 

@@ -39,6 +39,8 @@ struct LoadOptions {
 
 // "bf16" | "q8" | "q4" (also "q8_0" / "q4_0") -> the format; anything else: Error (usage).
 WeightFormat parse_weights_flag(const std::string& name);
+// The format a stored float tensor (f32 / bf16 / f16) is used in as stored; other dtypes: Error.
+WeightFormat weight_format_of(const TensorInfo& t);
 // The name parse_weights_flag() reads back ("bf16", "q8", "q4").
 std::string weights_flag_name(WeightFormat requested);
 
