@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "base/large_buffer.h"
 #include "base/thread_pool.h"
 #include "kernels/isa.h"
 #include "kernels/matmul_internal.h"
@@ -248,7 +249,7 @@ Weight convert_weight(const Weight& w, WeightFormat target) {
             std::to_string(weight_row_multiple(target)) + " as " + weight_format_name(target) + " needs",
         ExitCode::unsupported);
   const int64_t row_bytes = weight_row_bytes(target, w.cols);
-  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(w.rows * row_bytes)]);
+  const std::shared_ptr<uint8_t> storage = allocate_large_buffer(static_cast<size_t>(w.rows * row_bytes));
   uint8_t* dst = storage.get();
   // Interleaved layouts are written a 16-row group at a time.
   const int64_t step = weight_row_multiple(target);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/large_buffer.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "tensor/quant.h"
@@ -31,7 +32,7 @@ Weight requantize_to_q8_0(const GgufTensor& t, const std::string& name, int64_t 
         ExitCode::unsupported);
   const size_t src_row = ggml_row_bytes(t.type, cols);
   const int64_t dst_row = weight_row_bytes(WeightFormat::q8_0, cols);
-  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(rows * dst_row)]);
+  const std::shared_ptr<uint8_t> storage = allocate_large_buffer(static_cast<size_t>(rows * dst_row));
   uint8_t* dst = storage.get();
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(cols));
