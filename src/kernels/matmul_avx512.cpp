@@ -238,107 +238,130 @@ struct Bf16DotRowDot {
   }
 };
 
-// Q4I (tensor/quant.h): 16 rows in the 16 int32 lanes. Per 32-block, eight vpdpbusd each
-// multiply 4 weights of every row by 4 broadcast activations; the float scaling then costs
-// one conversion and one FMA per block for all 16 rows, so the integer units do the work.
-constexpr int kQ4iTokens = 8;
+// Q4I / Q8I (tensor/quant.h): 16 rows in the 16 int32 lanes. Per 32-block, eight vpdpbusd
+// each multiply 4 weights of every row by 4 broadcast activations; the float scaling then
+// costs one conversion, one multiply and one FMA per block for all 16 rows, so the integer
+// units do the work. Weights are unpacked once per block and serve up to 8 tokens.
+constexpr int kInterleavedTokens = 8;
+// Tokens whose int8 activations (with scales: ~1.3 bytes per column) stay in L2 while all of
+// a thread's row groups pass by: 64 tokens of 6144 columns ~ 0.5 MB. Without this block the
+// activations of a long prompt were streamed from memory once per 16 rows.
+constexpr int64_t kInterleavedTokenBlock = 64;
 
-template <int T>
-void q4i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
-  const QuantizedActs& xq = *job.xq;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < xq.blocks; ++b) {
-    const uint8_t* src = group + b * kQ4iBlockBytes;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
-    __m512i wk[8];  // wk[k]: elements 4k..4k+3 (k < 4: low nibbles; k >= 4: 16 + ...)
+// Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
+// chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
+struct Q4iFormat {
+  static constexpr int64_t kBlockBytes = kQ4iBlockBytes;
+  static constexpr int kOffset = 8;
+  static void unpack(const uint8_t* values, __m512i (&wk)[8]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
-      const __m512i raw = _mm512_loadu_si512(src + kQ4iRows * 2 + 64 * j);
+      const __m512i raw = _mm512_loadu_si512(values + 64 * j);
       wk[j] = _mm512_and_si512(raw, low4);
       wk[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
     }
-    for (int t = 0; t < T; ++t) {
-      const int8_t* a = xq.q(t0 + t) + b * kQK;
-      // Two chains (low and high nibbles) so one token is not bound by vpdpbusd latency;
-      // each lane is a whole row's block sum, so each lane removes the full 8·Σa.
-      __m512i lo = _mm512_set1_epi32(-8 * xq.sum(t0 + t)[b * 8]);
-      __m512i hi = _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        int32_t a_lo, a_hi;
-        __builtin_memcpy(&a_lo, a + 4 * k, 4);
-        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
-        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
-        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
-      }
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
-    }
   }
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
+};
+// Q8I: int8 values made unsigned (q + 128); wk[k] holds elements 4k..4k+3 of each row.
+struct Q8iFormat {
+  static constexpr int64_t kBlockBytes = kQ8iBlockBytes;
+  static constexpr int kOffset = 128;
+  static void unpack(const uint8_t* values, __m512i (&wk)[8]) {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) wk[k] = _mm512_xor_si512(_mm512_loadu_si512(values + 64 * k), flip);
+  }
+};
+
+inline __m512i broadcast4(const int8_t* a) {
+  int32_t v;
+  __builtin_memcpy(&v, a, 4);
+  return _mm512_set1_epi32(v);
 }
 
-// Q8I: as Q4I with int8 values made unsigned (+128, removed as 128·Σa per lane).
-template <int T>
-void q8i_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
+// One group of 16 rows against tokens t0..t0+T-1: y[t][row0 + lane].
+template <class Format, int T>
+void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
   const QuantizedActs& xq = *job.xq;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const int8_t* a[T];
+  const float* da[T];
+  const int32_t* sa[T];
   __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < xq.blocks; ++b) {
-    const uint8_t* src = group + b * kQ8iBlockBytes;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
-    __m512i wk[8];  // wk[k]: elements 4k..4k+3 of each row, as q + 128
-    for (int k = 0; k < 8; ++k) wk[k] = _mm512_xor_si512(_mm512_loadu_si512(src + kQ4iRows * 2 + 64 * k), flip);
-    for (int t = 0; t < T; ++t) {
-      const int8_t* a = xq.q(t0 + t) + b * kQK;
-      __m512i lo = _mm512_set1_epi32(-128 * xq.sum(t0 + t)[b * 8]);
-      __m512i hi = _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        int32_t a_lo, a_hi;
-        __builtin_memcpy(&a_lo, a + 4 * k, 4);
-        __builtin_memcpy(&a_hi, a + 16 + 4 * k, 4);
-        lo = _mm512_dpbusd_epi32(lo, wk[k], _mm512_set1_epi32(a_lo));
-        hi = _mm512_dpbusd_epi32(hi, wk[4 + k], _mm512_set1_epi32(a_hi));
-      }
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xq.d(t0 + t)[b * 8]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), scale, acc[t]);
-    }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    a[t] = xq.q(t0 + t);
+    da[t] = xq.d_once(t0 + t);
+    sa[t] = xq.minus_offset_sum(Format::kOffset, t0 + t);
   }
+  for (int64_t b = 0; b < xq.blocks; ++b) {
+    const uint8_t* src = group + b * Format::kBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    __m512i wk[8];
+    Format::unpack(src + kQ4iRows * 2, wk);
+    // Each lane is a whole row's block sum, so each lane removes the full offset·Σa.
+    __m512i dot[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) dot[t] = _mm512_set1_epi32(sa[t][b]);
+    if constexpr (T >= 4) {
+      // T independent chains cover vpdpbusd's latency: one chain per token, interleaved.
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) dot[t] = _mm512_dpbusd_epi32(dot[t], wk[k], broadcast4(a[t] + b * kQK + 4 * k));
+    } else {
+      // Few tokens: two chains per token (the low and high halves of the block).
+      __m512i second[T];
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) second[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k)
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          dot[t] = _mm512_dpbusd_epi32(dot[t], wk[k], broadcast4(a[t] + b * kQK + 4 * k));
+          second[t] = _mm512_dpbusd_epi32(second[t], wk[4 + k], broadcast4(a[t] + b * kQK + 16 + 4 * k));
+        }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) dot[t] = _mm512_add_epi32(dot[t], second[t]);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(dw, _mm512_set1_ps(da[t][b])), acc[t]);
+  }
+#pragma GCC unroll 8
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
 }
 
-// r0, r1: multiples of 16 (matmul splits rows in tiles of 16). Group(T) runs one group of
-// 16 rows against T tokens.
-template <template <int> class Group>
+template <class Format>
+void group_tokens(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0, int64_t tokens) {
+  switch (tokens) {
+    case 8: interleaved_group<Format, 8>(job, group, row0, t0); break;
+    case 7: interleaved_group<Format, 7>(job, group, row0, t0); break;
+    case 6: interleaved_group<Format, 6>(job, group, row0, t0); break;
+    case 5: interleaved_group<Format, 5>(job, group, row0, t0); break;
+    case 4: interleaved_group<Format, 4>(job, group, row0, t0); break;
+    case 3: interleaved_group<Format, 3>(job, group, row0, t0); break;
+    case 2: interleaved_group<Format, 2>(job, group, row0, t0); break;
+    default: interleaved_group<Format, 1>(job, group, row0, t0); break;
+  }
+}
+
+// r0, r1: multiples of 16 (matmul splits rows in tiles of 16).
+template <class Format>
 void rows_interleaved(const MatmulJob& job, int64_t r0, int64_t r1) {
   const int64_t group_bytes = kQ4iRows * job.w->row_bytes();
-  for (int64_t row0 = r0; row0 < r1; row0 += kQ4iRows) {
-    const uint8_t* group = static_cast<const uint8_t*>(job.w->data) + row0 / kQ4iRows * group_bytes;
-    for (int64_t t0 = 0; t0 < job.n; t0 += kQ4iTokens) {
-      switch (min_i64(kQ4iTokens, job.n - t0)) {
-        case 8: Group<8>::run(job, group, row0, t0); break;
-        case 7: Group<7>::run(job, group, row0, t0); break;
-        case 6: Group<6>::run(job, group, row0, t0); break;
-        case 5: Group<5>::run(job, group, row0, t0); break;
-        case 4: Group<4>::run(job, group, row0, t0); break;
-        case 3: Group<3>::run(job, group, row0, t0); break;
-        case 2: Group<2>::run(job, group, row0, t0); break;
-        default: Group<1>::run(job, group, row0, t0); break;
-      }
+  for (int64_t tb = 0; tb < job.n; tb += kInterleavedTokenBlock) {
+    const int64_t te = min_i64(job.n, tb + kInterleavedTokenBlock);
+    for (int64_t row0 = r0; row0 < r1; row0 += kQ4iRows) {
+      const uint8_t* group = static_cast<const uint8_t*>(job.w->data) + row0 / kQ4iRows * group_bytes;
+      for (int64_t t0 = tb; t0 < te; t0 += kInterleavedTokens)
+        group_tokens<Format>(job, group, row0, t0, min_i64(kInterleavedTokens, te - t0));
     }
   }
 }
-template <int T>
-struct Q4iGroup {
-  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q4i_group<T>(job, g, row0, t0); }
-};
-template <int T>
-struct Q8iGroup {
-  static void run(const MatmulJob& job, const uint8_t* g, int64_t row0, int64_t t0) { q8i_group<T>(job, g, row0, t0); }
-};
-void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4iGroup>(job, r0, r1); }
-void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q8iGroup>(job, r0, r1); }
+void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4iFormat>(job, r0, r1); }
+void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q8iFormat>(job, r0, r1); }
 
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});

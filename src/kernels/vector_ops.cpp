@@ -87,3 +87,20 @@ void attend_query(const float* q, const float* const* keys, const float* const* 
 }
 
 }  // namespace gemma4::kernels
+
+namespace gemma4::kernels {
+
+void attend_heads(const float* q, int64_t q_stride, int heads, const float* const* keys, const float* const* values,
+                  int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+  const auto& ops = active_ops();
+  constexpr int kMaxHeads = 8;
+  if (ops.attend_heads && dim % 16 == 0) {
+    for (int g0 = 0; g0 < heads; g0 += kMaxHeads)
+      ops.attend_heads(q + g0 * q_stride, q_stride, heads - g0 < kMaxHeads ? heads - g0 : kMaxHeads, keys, values,
+                       count, dim, scale, out + g0 * out_stride, out_stride, scores);
+    return;
+  }
+  for (int g = 0; g < heads; ++g) attend_query(q + g * q_stride, keys, values, count, dim, scale, out + g * out_stride, scores);
+}
+
+}  // namespace gemma4::kernels

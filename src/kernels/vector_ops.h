@@ -30,4 +30,11 @@ void softcap(float* x, int64_t n, float cap);
 void attend_query(const float* q, const float* const* keys, const float* const* values, int64_t count, int64_t dim,
                   float scale, float* out, float* scores);
 
+// attend_query for `heads` queries that share the same keys and values (the query heads of
+// one KV head under grouped-query attention): query g at q + g·q_stride, its output at
+// out + g·out_stride. Each key and value row is loaded once for all of them, so this is the
+// fast way to attend with several heads. `scores` is scratch space for heads · count floats.
+void attend_heads(const float* q, int64_t q_stride, int heads, const float* const* keys, const float* const* values,
+                  int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores);
+
 }  // namespace gemma4::kernels

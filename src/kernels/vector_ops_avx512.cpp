@@ -120,11 +120,81 @@ void softmax_avx512(float* x, int64_t n) {
   }
 }
 
+// Sums of 8 vectors, one per lane of the result (a transpose-and-add tree: 24 operations
+// instead of 8 full reductions).
+inline __m256 reduce8(const __m512 (&v)[8]) {
+  __m512 x[4];
+  for (int i = 0; i < 4; ++i)  // 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3]
+    x[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  __m512 y[2];
+  for (int i = 0; i < 2; ++i) {  // 128-bit lane: partial sums of 4 vectors
+    const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
+    y[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  // Lanes [y0.0+y0.1, y0.2+y0.3, y1.0+y1.1, y1.2+y1.3], then the two halves of each vector.
+  const __m512 z = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512 w = _mm512_add_ps(z, _mm512_shuffle_f32x4(z, z, _MM_SHUFFLE(2, 3, 0, 1)));
+  // w's lanes 0 and 2 hold vectors 0-3 and 4-7.
+  return _mm512_castps512_ps256(_mm512_shuffle_f32x4(w, w, _MM_SHUFFLE(2, 0, 2, 0)));
+}
+
+// G query heads against the same keys and values; dim % 16 == 0.
+template <int G>
+void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, const float* const* values,
+                    int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+  // Scores: each key row is loaded once for the G queries.
+  for (int64_t j = 0; j < count; ++j) {
+    __m512 acc[8];
+    for (int g = 0; g < 8; ++g) acc[g] = _mm512_setzero_ps();
+    const float* k = keys[j];
+    for (int64_t d = 0; d < dim; d += 16) {
+      const __m512 kv = _mm512_loadu_ps(k + d);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * q_stride + d), kv, acc[g]);
+    }
+    if constexpr (G == 8) {
+      float dots[8];
+      _mm256_storeu_ps(dots, _mm256_mul_ps(reduce8(acc), _mm256_set1_ps(scale)));
+      for (int g = 0; g < 8; ++g) scores[g * count + j] = dots[g];
+    } else {
+      for (int g = 0; g < G; ++g) scores[g * count + j] = scale * _mm512_reduce_add_ps(acc[g]);
+    }
+  }
+  for (int g = 0; g < G; ++g) softmax_avx512(scores + g * count, count);
+  // Outputs, 16 columns at a time: each value row slice is loaded once for the G heads.
+  for (int64_t d = 0; d < dim; d += 16) {
+    __m512 acc[G];
+    for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < count; ++j) {
+      const __m512 v = _mm512_loadu_ps(values[j] + d);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(scores[g * count + j]), v, acc[g]);
+    }
+    for (int g = 0; g < G; ++g) _mm512_storeu_ps(out + g * out_stride + d, acc[g]);
+  }
+}
+
+void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const float* const* keys,
+                         const float* const* values, int64_t count, int64_t dim, float scale, float* out,
+                         int64_t out_stride, float* scores) {
+  switch (heads) {
+    case 8: return attend_heads_g<8>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 7: return attend_heads_g<7>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 6: return attend_heads_g<6>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 5: return attend_heads_g<5>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 4: return attend_heads_g<4>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 3: return attend_heads_g<3>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 2: return attend_heads_g<2>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    default: return attend_heads_g<1>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+  }
+}
+
 }  // namespace
 
 const VectorOps& avx512_vector_ops() {
-  static const VectorOps ops{dot_avx512, axpy_avx512, rms_norm_avx512, gelu_tanh_mul_avx512, softcap_avx512,
-                             softmax_avx512};
+  static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,    gelu_tanh_mul_avx512,
+                             softcap_avx512, softmax_avx512, attend_heads_avx512};
   return ops;
 }
 

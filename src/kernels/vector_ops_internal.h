@@ -12,6 +12,10 @@ struct VectorOps {
   void (*gelu_tanh_mul)(float* g, const float* u, int64_t n);
   void (*softcap)(float* x, int64_t n, float cap);
   void (*softmax)(float* x, int64_t n);
+  // attend_heads (vector_ops.h) for heads ≤ 8 and dim % 16 == 0; null: the generic loop.
+  void (*attend_heads)(const float* q, int64_t q_stride, int heads, const float* const* keys,
+                       const float* const* values, int64_t count, int64_t dim, float scale, float* out,
+                       int64_t out_stride, float* scores) = nullptr;
 };
 
 const VectorOps& scalar_vector_ops();

@@ -205,22 +205,28 @@ void TextDecoder::attend(int64_t layer, const Chunk& chunk, int64_t row0, Scratc
       values[h * span + p - first] = v + h * hd;
     }
   }
-  // Each (query row, head) pair is independent: spread them over the threads when there is
-  // enough work to pay for waking them (a short decode step runs on the calling thread).
+  // Each (query row, KV head) pair is independent; the `group` query heads of a KV head read
+  // its keys and values together. Spread the pairs over the threads when there is enough work
+  // to pay for waking them (a short decode step runs on the calling thread).
+  // A decode step has one row: split each group so every thread gets heads.
+  int64_t heads_per_task = group;
+  while (rows * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
+  const int64_t tasks_per_row = nh / heads_per_task;
   auto attend_task = [&](int64_t task) {
-    const int64_t i = task / nh, h = task % nh, kvh = h / group;
+    const int64_t i = task / tasks_per_row, h0 = task % tasks_per_row * heads_per_task, kvh = h0 / group;
     const int64_t pos = start + i, lo = first_visible(pos), count = pos - lo + 1;
     thread_local std::vector<float> scores;
-    scores.resize(count);
+    scores.resize(heads_per_task * count);
     const int64_t offset = kvh * span + (lo - first);
-    kernels::attend_query(s.q.data() + (row0 + i) * q_row + h * hd, keys.data() + offset, values.data() + offset,
-                          count, hd, 1.f, s.attn.data() + (row0 + i) * q_row + h * hd, scores.data());
+    const int64_t head0 = (row0 + i) * q_row + h0 * hd;
+    kernels::attend_heads(s.q.data() + head0, hd, static_cast<int>(heads_per_task), keys.data() + offset,
+                          values.data() + offset, count, hd, 1.f, s.attn.data() + head0, hd, scores.data());
   };
   constexpr int64_t kMinParallelMacs = 1 << 16;
   if (rows * nh * span * hd < kMinParallelMacs) {
-    for (int64_t task = 0; task < rows * nh; ++task) attend_task(task);
+    for (int64_t task = 0; task < rows * tasks_per_row; ++task) attend_task(task);
   } else {
-    parallel_for(rows * nh, attend_task);
+    parallel_for(rows * tasks_per_row, attend_task);
   }
 }
 

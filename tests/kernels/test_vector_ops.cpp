@@ -115,6 +115,37 @@ TEST(VectorOps, AttendQueryMatchesSoftmaxOfDots) {
   }
 }
 
+// attend_heads (several query heads sharing keys and values, as grouped-query attention
+// does) equals attend_query per head, for every head count the kernels specialize (1..8),
+// more heads than one call takes (12), and dims with and without the 16-float fast path.
+TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int heads : {1, 2, 3, 4, 5, 7, 8, 12}) {
+      for (int64_t count : {1, 17, 300}) {
+        for (int64_t dim : {33, 256, 512}) {
+          SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
+                       " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
+          const int64_t stride = dim + 5;  // rows of heads need not be adjacent
+          const auto q = random_floats(heads * stride, 21), kv = random_floats(2 * count * dim, 22);
+          std::vector<const float*> keys, values;
+          for (int64_t j = 0; j < count; ++j) {
+            keys.push_back(kv.data() + j * dim);
+            values.push_back(kv.data() + (count + j) * dim);
+          }
+          std::vector<float> got(heads * stride, 0.f), want(heads * stride, 0.f), scratch(heads * count);
+          for (int g = 0; g < heads; ++g)
+            kernels::attend_query(q.data() + g * stride, keys.data(), values.data(), count, dim, 0.4f,
+                                  want.data() + g * stride, scratch.data());
+          kernels::attend_heads(q.data(), stride, heads, keys.data(), values.data(), count, dim, 0.4f, got.data(),
+                                stride, scratch.data());
+          EXPECT_LT(relative_l2(got, want), 1e-5);
+        }
+      }
+    }
+  }
+}
+
 // The int8 activations every quantized matmul consumes are the same bits on every ISA
 // (the AVX-512 quantizer against the scalar one), including zero blocks and ±127 clamping.
 TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
