@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
               peak.int8_ops / 1e9);
 
   const WeightFormat formats[] = {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r,
-                                  WeightFormat::q4i,  WeightFormat::q8i};
+                                  WeightFormat::q4i,  WeightFormat::q8i,  WeightFormat::q4s};
   struct Shape {
     const char* what;
     int64_t rows, cols;

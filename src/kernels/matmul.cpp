@@ -111,6 +111,7 @@ detail::RowsKernel kernel_for(const detail::KernelTable& k, WeightFormat f) {
     case WeightFormat::q4r: return k.q4r;
     case WeightFormat::q4i: return k.q4i;
     case WeightFormat::q8i: return k.q8i;
+    case WeightFormat::q4s: return k.q4s;
     case WeightFormat::f16: return nullptr;  // not a compute format: the reference serves it
   }
   return nullptr;
@@ -159,8 +160,23 @@ void matmul(const Weight& w, const float* x, int64_t n, float* y) {
 
 WeightFormat runtime_format(WeightFormat requested, int64_t rows, int64_t cols) {
   const bool avx512 = active_isa() == Isa::avx512;
-  const auto fits = [&](WeightFormat f) { return weight_format_fits(f, rows, cols); };
   switch (requested) {
+    case WeightFormat::q4_0:
+      // Quantizing from floats: the leaner Q4S where its kernel runs.
+      if (avx512 && weight_format_fits(WeightFormat::q4s, rows, cols)) return WeightFormat::q4s;
+      return repacked_format(WeightFormat::q4_0, rows, cols);
+    case WeightFormat::q4r:
+    case WeightFormat::q4i:
+    case WeightFormat::q8_0:
+    case WeightFormat::q8i: return repacked_format(requested, rows, cols);
+    default: return requested;
+  }
+}
+
+WeightFormat repacked_format(WeightFormat stored, int64_t rows, int64_t cols) {
+  const bool avx512 = active_isa() == Isa::avx512;
+  const auto fits = [&](WeightFormat f) { return weight_format_fits(f, rows, cols); };
+  switch (stored) {
     case WeightFormat::q4_0:
     case WeightFormat::q4r:
     case WeightFormat::q4i:
@@ -171,7 +187,7 @@ WeightFormat runtime_format(WeightFormat requested, int64_t rows, int64_t cols) 
     case WeightFormat::q8i:
       if (avx512 && fits(WeightFormat::q8i)) return WeightFormat::q8i;
       return fits(WeightFormat::q8_0) ? WeightFormat::q8_0 : WeightFormat::bf16;
-    default: return requested;
+    default: return stored;
   }
 }
 
@@ -186,7 +202,8 @@ namespace {
 WeightFormat blocks_format_of(WeightFormat f) {
   switch (f) {
     case WeightFormat::q4r:
-    case WeightFormat::q4i: return WeightFormat::q4_0;
+    case WeightFormat::q4i:
+    case WeightFormat::q4s: return WeightFormat::q4_0;
     case WeightFormat::q8i: return WeightFormat::q8_0;
     default: return f;
   }
@@ -241,6 +258,11 @@ void convert_rows(const Weight& w, int64_t r, WeightFormat target, uint8_t* out,
         quantize_row(w, r + lane, blocks_format, blocks.data() + lane * block_row_bytes, scratch);
       if (target == WeightFormat::q4i) interleave_q4_0_to_q4i(reinterpret_cast<const BlockQ4_0*>(blocks.data()), out, w.cols);
       if (target == WeightFormat::q8i) interleave_q8_0_to_q8i(reinterpret_cast<const BlockQ8_0*>(blocks.data()), out, w.cols);
+      return;
+    case WeightFormat::q4s:  // from the float rows: its scales are chosen with the nibbles
+      scratch.resize(static_cast<size_t>(kQ4iRows * w.cols));
+      for (int lane = 0; lane < kQ4iRows; ++lane) dequantize_row_reference(w, r + lane, scratch.data() + lane * w.cols);
+      quantize_q4s_group(scratch.data(), out, w.cols);
       return;
   }
 }

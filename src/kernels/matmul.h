@@ -37,11 +37,15 @@ void dequantize_row(const Weight& w, int64_t row, float* out);
 void matmul_reference(const Weight& w, const float* x, int64_t n, float* y);
 void dequantize_row_reference(const Weight& w, int64_t row, float* out);
 
-// The layout to load a `rows` × `cols` matrix in when the user asks for `requested`
-// (bf16 | q8_0 | q4_0): the same numbers, in the layout the active ISA multiplies fastest:
-// q4_0 -> q4i (AVX-512) or q4r, q8_0 -> q8i (AVX-512); a shape the block formats cannot hold
+// The layout to quantize a `rows` × `cols` float matrix to when the user asks for `requested`
+// (bf16 | q8_0 | q4_0), the one the active ISA multiplies fastest: q4_0 -> q4s (AVX-512, the
+// leaner 4-bit layout) or q4r, q8_0 -> q8i (AVX-512); a shape the block formats cannot hold
 // stays bf16 (the stored format).
 WeightFormat runtime_format(WeightFormat requested, int64_t rows, int64_t cols);
+
+// The lossless layout for weights already stored in a block format (GGUF Q4_0 / Q8_0): the
+// same numbers repacked: q4_0 -> q4i (AVX-512) or q4r, q8_0 -> q8i (AVX-512).
+WeightFormat repacked_format(WeightFormat stored, int64_t rows, int64_t cols);
 
 // Converts a weight (f32 / bf16 / f16) to `target` (any format), multi-threaded. The result
 // owns its storage. Block formats need cols % 32 == 0 (else gemma4::Error).

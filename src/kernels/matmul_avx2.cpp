@@ -208,7 +208,7 @@ const KernelTable& avx2_kernels() {
   // Q4I / Q8I are laid out for 512-bit VNNI; AVX2 machines should load Q4R / Q8_0 instead
   // (the scalar kernels keep them correct everywhere).
   static const KernelTable table{rows_f32,         rows_bf16,         rows_q8_0, rows_q4_0, rows_q4r,
-                                 scalar_kernels().q4i, scalar_kernels().q8i};
+                                 scalar_kernels().q4i, scalar_kernels().q8i, scalar_kernels().q4s};
   return table;
 }
 

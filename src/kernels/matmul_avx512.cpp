@@ -251,8 +251,13 @@ constexpr int64_t kInterleavedTokenBlock = 64;
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
 // chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
 struct Q4iFormat {
+  static constexpr int64_t kHeaderBytes = 0;
   static constexpr int64_t kBlockBytes = kQ4iBlockBytes;
+  static constexpr int64_t kScaleBytes = kQ4iRows * 2;
   static constexpr int kOffset = 8;
+  static __m512 block_scales(const uint8_t* block) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block)));
+  }
   static void unpack(const uint8_t* values, __m512i (&wk)[8]) {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
 #pragma GCC unroll 4
@@ -265,13 +270,29 @@ struct Q4iFormat {
 };
 // Q8I: int8 values made unsigned (q + 128); wk[k] holds elements 4k..4k+3 of each row.
 struct Q8iFormat {
+  static constexpr int64_t kHeaderBytes = 0;
   static constexpr int64_t kBlockBytes = kQ8iBlockBytes;
+  static constexpr int64_t kScaleBytes = kQ4iRows * 2;
   static constexpr int kOffset = 128;
+  static __m512 block_scales(const uint8_t* block) { return Q4iFormat::block_scales(block); }
   static void unpack(const uint8_t* values, __m512i (&wk)[8]) {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
 #pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) wk[k] = _mm512_xor_si512(_mm512_loadu_si512(values + 64 * k), flip);
   }
+};
+
+// Q4S: Q4I's nibbles after 16 int8 scale codes; the rows' float scales head the group and
+// are applied once, to the finished sums.
+struct Q4sFormat {
+  static constexpr int64_t kHeaderBytes = kQ4sHeaderBytes;
+  static constexpr int64_t kBlockBytes = kQ4sBlockBytes;
+  static constexpr int64_t kScaleBytes = kQ4iRows;
+  static constexpr int kOffset = 8;
+  static __m512 block_scales(const uint8_t* block) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block))));
+  }
+  static void unpack(const uint8_t* values, __m512i (&wk)[8]) { Q4iFormat::unpack(values, wk); }
 };
 
 inline __m512i broadcast4(const int8_t* a) {
@@ -296,10 +317,10 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
     sa[t] = xq.minus_offset_sum(Format::kOffset, t0 + t);
   }
   for (int64_t b = 0; b < xq.blocks; ++b) {
-    const uint8_t* src = group + b * Format::kBlockBytes;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    const uint8_t* src = group + Format::kHeaderBytes + b * Format::kBlockBytes;
+    const __m512 dw = Format::block_scales(src);
     __m512i wk[8];
-    Format::unpack(src + kQ4iRows * 2, wk);
+    Format::unpack(src + Format::kScaleBytes, wk);
     // Each lane is a whole row's block sum, so each lane removes the full offset·Σa.
     __m512i dot[T];
 #pragma GCC unroll 8
@@ -328,6 +349,11 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(dw, _mm512_set1_ps(da[t][b])), acc[t]);
+  }
+  if constexpr (Format::kHeaderBytes > 0) {  // per-row scales, applied once
+    const __m512 row_scale = _mm512_loadu_ps(reinterpret_cast<const float*>(group));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_mul_ps(acc[t], row_scale);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(job.y + (t0 + t) * job.w->rows + row0, acc[t]);
@@ -362,6 +388,7 @@ void rows_interleaved(const MatmulJob& job, int64_t r0, int64_t r1) {
 }
 void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4iFormat>(job, r0, r1); }
 void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q8iFormat>(job, r0, r1); }
+void rows_q4s(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved<Q4sFormat>(job, r0, r1); }
 
 void rows_f32(const MatmulJob& job, int64_t r0, int64_t r1) {
   for_each_tile<kRows>(job, r0, r1, FloatRowDot<float, F32Loader>{&job});
@@ -384,8 +411,8 @@ void rows_bf16_dot(const MatmulJob& job, int64_t r0, int64_t r1) {
 }  // namespace
 
 const KernelTable& avx512_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0,    rows_q4r,
-                                 rows_q4i, rows_q8i,  rows_bf16_dot};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r,
+                                 rows_q4i, rows_q8i,  rows_q4s,  rows_bf16_dot};
   return table;
 }
 

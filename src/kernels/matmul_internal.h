@@ -52,7 +52,7 @@ struct MatmulJob {
 using RowsKernel = void (*)(const MatmulJob& job, int64_t r0, int64_t r1);
 
 struct KernelTable {
-  RowsKernel f32, bf16, q8_0, q4_0, q4r, q4i, q8i;
+  RowsKernel f32, bf16, q8_0, q4_0, q4r, q4i, q8i, q4s;
   RowsKernel bf16_dot = nullptr;  // bf16 weights × bf16 activations (Bf16Mode::fast), if any
 };
 

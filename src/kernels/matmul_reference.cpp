@@ -15,6 +15,7 @@ void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
     const int lane = static_cast<int>(row % kQ4iRows);
     if (w.format == WeightFormat::q4i) dequantize_q4i(group, lane, out, w.cols);
     if (w.format == WeightFormat::q8i) dequantize_q8i(group, lane, out, w.cols);
+    if (w.format == WeightFormat::q4s) dequantize_q4s(group, lane, out, w.cols);
     return;
   }
   const auto* base = static_cast<const uint8_t*>(w.data) + row * w.row_bytes();
@@ -45,6 +46,7 @@ void dequantize_row_reference(const Weight& w, int64_t row, float* out) {
       return;
     case WeightFormat::q4i:
     case WeightFormat::q8i:
+    case WeightFormat::q4s:
       break;  // handled above
   }
   throw Error("dequantize_row: unsupported weight format for " + w.name);

@@ -156,10 +156,41 @@ void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) {
   }
 }
 
+// r0, r1: multiples of 16. The same integer block dots as Q4I; block scale S·c.
+void rows_q4s(const MatmulJob& job, int64_t r0, int64_t r1) {
+  const Weight& w = *job.w;
+  const QuantizedActs& xq = *job.xq;
+  const int64_t group_bytes = kQ4iRows * w.row_bytes();
+  for (int64_t g = r0 / kQ4iRows; g < (r1 + kQ4iRows - 1) / kQ4iRows; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * group_bytes;
+    for (int64_t t = 0; t < job.n; ++t) {
+      const int8_t* q = xq.q(t);
+      const float* d = xq.d(t);
+      const int32_t* sum = xq.sum(t);
+      for (int lane = 0; lane < kQ4iRows; ++lane) {
+        float acc = 0.f;
+        for (int64_t b = 0; b < xq.blocks; ++b) {
+          const uint8_t* block = group + kQ4sHeaderBytes + b * kQ4sBlockBytes;
+          const uint8_t* nibbles = block + kQ4iRows;
+          int32_t dot = 0;
+          for (int j = 0; j < 4; ++j)
+            for (int i = 0; i < 4; ++i) {
+              const uint8_t v = nibbles[64 * j + 4 * lane + i];
+              dot += int32_t{v & 0x0f} * q[b * kQK + 4 * j + i] + int32_t{v >> 4} * q[b * kQK + 16 + 4 * j + i];
+            }
+          dot -= 8 * sum[b * 8];
+          acc += static_cast<float>(reinterpret_cast<const int8_t*>(block)[lane]) * d[b * 8] * static_cast<float>(dot);
+        }
+        job.y[t * w.rows + g * kQ4iRows + lane] = reinterpret_cast<const float*>(group)[lane] * acc;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i, rows_q8i};
+  static const KernelTable table{rows_f32, rows_bf16, rows_q8_0, rows_q4_0, rows_q4r, rows_q4i, rows_q8i, rows_q4s};
   return table;
 }
 

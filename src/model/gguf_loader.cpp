@@ -129,7 +129,7 @@ WeightConverter gguf_converter(std::optional<WeightFormat> float_weights) {
   return [float_weights](const Weight& w, WeightRole role) {
     if (role == WeightRole::gather_table) return w;  // gathered a row at a time: keep it mapped
     if (!is_block_quantized(w.format)) return float_weights ? runtime_weight_converter(*float_weights)(w, role) : w;
-    const WeightFormat target = kernels::runtime_format(w.format, w.rows, w.cols);
+    const WeightFormat target = kernels::repacked_format(w.format, w.rows, w.cols);
     return target == w.format || target == WeightFormat::bf16 ? w : kernels::convert_weight(w, target);
   };
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tensor/dtype.h"
 
@@ -136,6 +137,76 @@ void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols) {
     const int8_t* values = reinterpret_cast<const int8_t*>(src + kQ4iRows * 2);
     for (int k = 0; k < 8; ++k)
       for (int i = 0; i < 4; ++i) y[b * kQK + 4 * k + i] = d * values[64 * k + 4 * lane + i];
+  }
+}
+
+namespace {
+
+// Q4_0's convention: the signed value of largest magnitude maps to −8, so d = max / −8.
+float q4_block_scale(const float* x) {
+  float amax = 0.f, max = 0.f;
+  for (int j = 0; j < kQK; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max / -8.f;
+}
+
+// Nibbles of one block for scale d (q = round(x/d) + 8, clamped to 0..15), in Q4_0's byte
+// order: byte i holds element i (low) and i + 16 (high).
+void q4_nibbles(const float* x, float d, uint8_t* qs) {
+  const float id = d != 0.f ? 1.f / d : 0.f;
+  for (int i = 0; i < kQK / 2; ++i) {
+    const auto nibble = [&](float v) {
+      return static_cast<uint8_t>(std::min(15, static_cast<int>(v * id + 8.5f)));
+    };
+    qs[i] = static_cast<uint8_t>(nibble(x[i]) | (nibble(x[i + 16]) << 4));
+  }
+}
+
+}  // namespace
+
+void quantize_q4s_group(const float* rows, uint8_t* out, int64_t cols) {
+  const int64_t blocks = cols / kQK;
+  auto* row_scales = reinterpret_cast<float*>(out);
+  std::vector<float> d(static_cast<size_t>(blocks));
+  for (int lane = 0; lane < kQ4iRows; ++lane) {
+    const float* x = rows + lane * cols;
+    float dmax = 0.f;
+    for (int64_t b = 0; b < blocks; ++b) {
+      d[b] = q4_block_scale(x + b * kQK);
+      dmax = std::max(dmax, std::fabs(d[b]));
+    }
+    const float S = dmax / 127.f;
+    row_scales[lane] = S;
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t* block = out + kQ4sHeaderBytes + b * kQ4sBlockBytes;
+      // Round the code away from zero so |S·c| >= |d|: no value falls outside −8..7.
+      const float magnitude = S > 0.f ? std::min(127.f, std::ceil(std::fabs(d[b]) / S)) : 0.f;
+      const auto code = static_cast<int8_t>(d[b] < 0.f ? -magnitude : magnitude);
+      reinterpret_cast<int8_t*>(block)[lane] = code;
+      uint8_t qs[kQK / 2];
+      q4_nibbles(x + b * kQK, S * code, qs);
+      uint8_t* nibbles = block + kQ4iRows;
+      for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i) nibbles[64 * j + 4 * lane + i] = qs[4 * j + i];
+    }
+  }
+}
+
+void dequantize_q4s(const uint8_t* group, int lane, float* y, int64_t cols) {
+  const float S = reinterpret_cast<const float*>(group)[lane];
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    const uint8_t* block = group + kQ4sHeaderBytes + b * kQ4sBlockBytes;
+    const float d = S * reinterpret_cast<const int8_t*>(block)[lane];
+    const uint8_t* nibbles = block + kQ4iRows;
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t v = nibbles[64 * j + 4 * lane + i];
+        y[b * kQK + 4 * j + i] = d * ((v & 0x0f) - 8);
+        y[b * kQK + 16 + 4 * j + i] = d * ((v >> 4) - 8);
+      }
   }
 }
 

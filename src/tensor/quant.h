@@ -58,4 +58,19 @@ constexpr int64_t kQ8iBlockBytes = kQ4iRows * 2 + kQ4iRows * kQK;  // 544
 void interleave_q8_0_to_q8i(const BlockQ8_0* in, uint8_t* out, int64_t cols);
 void dequantize_q8i(const uint8_t* group, int lane, float* y, int64_t cols);
 
+// Q4S: Q4I with leaner scales, 4.25 bits per weight instead of 4.5 (decode reads every weight
+// byte once per token, so 5.6% fewer bytes is 5.6% more tokens per second). A group of 16 rows
+// starts with the rows' float32 scales S (64 bytes); then per 32-block (272 bytes) 16 int8
+// scale codes c, one per row (the block's scale is d = S·c), then Q4I's 256 bytes of nibbles
+// (q + 8, same order). Made from float rows: each block's scale is rounded away from zero to
+// a code first and the nibbles are chosen for that scale, so nothing is clipped; the only
+// cost is a slightly coarser step in blocks whose scale is far below the row's largest.
+constexpr int64_t kQ4sHeaderBytes = kQ4iRows * 4;
+constexpr int64_t kQ4sBlockBytes = kQ4iRows + kQ4iRows * kQK / 2;  // 272
+// Bytes of a whole 16-row group of `cols` columns.
+inline int64_t q4s_group_bytes(int64_t cols) { return kQ4sHeaderBytes + cols / kQK * kQ4sBlockBytes; }
+// rows: 16 rows of `cols` floats (row stride cols); out: q4s_group_bytes(cols) bytes.
+void quantize_q4s_group(const float* rows, uint8_t* out, int64_t cols);
+void dequantize_q4s(const uint8_t* group, int lane, float* y, int64_t cols);
+
 }  // namespace gemma4

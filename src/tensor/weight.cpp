@@ -14,6 +14,7 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::q4r: return "q4r";
     case WeightFormat::q4i: return "q4i";
     case WeightFormat::q8i: return "q8i";
+    case WeightFormat::q4s: return "q4s";
   }
   return "?";
 }
@@ -28,6 +29,7 @@ int64_t weight_row_bytes(WeightFormat f, int64_t cols) {
     case WeightFormat::q4r: return q4r_row_bytes(cols);
     case WeightFormat::q4i: return cols / kQK * int64_t{sizeof(BlockQ4_0)};  // on average: rows are interleaved
     case WeightFormat::q8i: return cols / kQK * int64_t{sizeof(BlockQ8_0)};
+    case WeightFormat::q4s: return q4s_group_bytes(cols) / kQ4iRows;  // 64 + 272·blocks: a multiple of 16
   }
   return 0;
 }
@@ -37,7 +39,8 @@ int64_t weight_col_multiple(WeightFormat f) {
     case WeightFormat::q8_0:
     case WeightFormat::q4_0:
     case WeightFormat::q4i:
-    case WeightFormat::q8i: return kQK;
+    case WeightFormat::q8i:
+    case WeightFormat::q4s: return kQK;
     case WeightFormat::q4r: return kQ4rGroup;
     default: return 1;
   }

@@ -20,6 +20,7 @@ enum class WeightFormat {
   q4r,   // Q4_0's values and scales repacked per row for SIMD (tensor/quant.h): same 4.5 bits
   q4i,   // Q4_0's values and scales interleaved over 16 rows for VNNI GEMM (tensor/quant.h)
   q8i,   // Q8_0's values and scales interleaved over 16 rows for VNNI GEMM (tensor/quant.h)
+  q4s,   // Q4I with 8-bit block scales under a per-row float scale: 4.25 bits per weight (tensor/quant.h)
 };
 
 // Short lower-case name ("bf16", "q8_0", ...) for messages and flags.
@@ -32,11 +33,13 @@ int64_t weight_row_bytes(WeightFormat f, int64_t cols);
 // True for the block-quantized formats (int8 activations in the kernels).
 inline bool is_block_quantized(WeightFormat f) {
   return f == WeightFormat::q8_0 || f == WeightFormat::q4_0 || f == WeightFormat::q4r || f == WeightFormat::q4i ||
-         f == WeightFormat::q8i;
+         f == WeightFormat::q8i || f == WeightFormat::q4s;
 }
 
 // The formats whose rows are interleaved in groups of 16.
-inline bool is_row_interleaved(WeightFormat f) { return f == WeightFormat::q4i || f == WeightFormat::q8i; }
+inline bool is_row_interleaved(WeightFormat f) {
+  return f == WeightFormat::q4i || f == WeightFormat::q8i || f == WeightFormat::q4s;
+}
 
 // cols must be a multiple of this for format f (1 for the float formats).
 int64_t weight_col_multiple(WeightFormat f);

@@ -36,10 +36,10 @@ TEST(QuantizedCheckpoint, TinyModelMatricesStayWithinBounds) {
     double err = 0;
     std::string name;
   };
-  Worst worst[5];
-  double err2[5] = {}, ref2[5] = {};
-  const WeightFormat formats[5] = {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r, WeightFormat::q4i,
-                                   WeightFormat::q8i};
+  Worst worst[6];
+  double err2[6] = {}, ref2[6] = {};
+  const WeightFormat formats[6] = {WeightFormat::q8_0, WeightFormat::q4_0, WeightFormat::q4r,
+                                   WeightFormat::q4i,  WeightFormat::q8i,  WeightFormat::q4s};
   int checked = 0;
   uint32_t seed = 1;
   for (const auto& [name, t] : store.tensors()) {
@@ -49,7 +49,7 @@ TEST(QuantizedCheckpoint, TinyModelMatricesStayWithinBounds) {
     const auto x = test::random_floats(n * bf16.cols, seed++);
     std::vector<float> ref(static_cast<size_t>(n * bf16.rows)), y(ref.size());
     kernels::matmul_reference(bf16, x.data(), n, ref.data());
-    for (int f = 0; f < 5; ++f) {
+    for (int f = 0; f < 6; ++f) {
       if (!weight_format_fits(formats[f], bf16.rows, bf16.cols)) {
         EXPECT_THROW(kernels::convert_weight(bf16, formats[f]), Error) << name;
         continue;
@@ -65,15 +65,15 @@ TEST(QuantizedCheckpoint, TinyModelMatricesStayWithinBounds) {
     }
   }
   EXPECT_GT(checked, 100);
-  double pooled[5];
-  for (int f = 0; f < 5; ++f) {
+  double pooled[6];
+  for (int f = 0; f < 6; ++f) {
     pooled[f] = std::sqrt(err2[f] / ref2[f]);
     RecordProperty(std::string("pooled_") + weight_format_name(formats[f]), std::to_string(pooled[f]));
     RecordProperty(std::string("worst_") + weight_format_name(formats[f]),
                    std::to_string(worst[f].err) + " " + worst[f].name);
   }
-  const double bound[5] = {0.01, 0.10, 0.10, 0.10, 0.01};
-  for (int f = 0; f < 5; ++f) {
+  const double bound[6] = {0.01, 0.10, 0.10, 0.10, 0.01, 0.10};
+  for (int f = 0; f < 6; ++f) {
     EXPECT_LT(pooled[f], bound[f]) << weight_format_name(formats[f]);
     EXPECT_LT(worst[f].err, 2 * bound[f]) << weight_format_name(formats[f]) << " " << worst[f].name;
   }

@@ -187,7 +187,7 @@ TEST(GgufLoader, DefaultLoadRepacksLosslessly) {
     // The gather-only per-layer table stays in the file.
     EXPECT_EQ(repacked->weights().embed_tokens_per_layer.owner, nullptr) << type;
     auto same = [&](const Weight& a, const Weight& b) {
-      ASSERT_EQ(b.format, kernels::runtime_format(a.format, a.rows, a.cols)) << type << " " << a.name;
+      ASSERT_EQ(b.format, kernels::repacked_format(a.format, a.rows, a.cols)) << type << " " << a.name;
       std::vector<float> ra(a.cols), rb(a.cols), x(a.cols), ya(a.rows), yb(a.rows);
       for (int64_t r = 0; r < a.rows; ++r) {
         kernels::dequantize_row(a, r, ra.data());
