@@ -260,6 +260,10 @@ void convert_rows(const Weight& w, int64_t r, WeightFormat target, uint8_t* out,
       if (target == WeightFormat::q8i) interleave_q8_0_to_q8i(reinterpret_cast<const BlockQ8_0*>(blocks.data()), out, w.cols);
       return;
     case WeightFormat::q4s:  // from the float rows: its scales are chosen with the nibbles
+      if (w.format == WeightFormat::bf16 && active_isa() == Isa::avx512) {
+        detail::quantize_bf16_group_q4s_avx512(static_cast<const uint16_t*>(w.data) + r * w.cols, w.cols, out);
+        return;
+      }
       scratch.resize(static_cast<size_t>(kQ4iRows * w.cols));
       for (int lane = 0; lane < kQ4iRows; ++lane) dequantize_row_reference(w, r + lane, scratch.data() + lane * w.cols);
       quantize_q4s_group(scratch.data(), out, w.cols);

@@ -8,6 +8,10 @@
 #endif
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "kernels/quantize_internal.h"
 #include "tensor/dtype.h"
 
@@ -64,7 +68,56 @@ void row_q4_0(const uint16_t* x, int64_t cols, BlockQ4_0* out) {
   }
 }
 
+// The signed value of largest magnitude in a block (its first occurrence), as Q4_0 picks it.
+inline float signed_block_max(const uint16_t* x, __m512 x0, __m512 x1) {
+  const __m512 a0 = _mm512_abs_ps(x0), a1 = _mm512_abs_ps(x1);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+  const uint32_t hits = _mm512_cmp_ps_mask(a0, _mm512_set1_ps(amax), _CMP_EQ_OQ) |
+                        (uint32_t{_mm512_cmp_ps_mask(a1, _mm512_set1_ps(amax), _CMP_EQ_OQ)} << 16);
+  return amax > 0.f ? bf16_to_f32(x[__builtin_ctz(hits)]) : 0.f;
+}
+
+// Q4_0's nibble rule min(15, trunc(x·id + 8.5)), multiply then add, for 32 values: 16 bytes.
+inline __m128i q4_nibbles(__m512 x0, __m512 x1, float id) {
+  const __m512 vid = _mm512_set1_ps(id), half8 = _mm512_set1_ps(8.5f);
+  const __m512i fifteen = _mm512_set1_epi32(15);
+  const __m512i q0 = _mm512_min_epi32(fifteen, _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), half8)));
+  const __m512i q1 = _mm512_min_epi32(fifteen, _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), half8)));
+  return _mm512_cvtepi32_epi8(_mm512_or_si512(q0, _mm512_slli_epi32(q1, 4)));
+}
+
 }  // namespace
+
+void quantize_bf16_group_q4s_avx512(const uint16_t* rows, int64_t cols, uint8_t* out) {
+  const int64_t blocks = cols / kQK;
+  auto* row_scales = reinterpret_cast<float*>(out);
+  thread_local std::vector<float> d;
+  d.resize(static_cast<size_t>(blocks));
+  for (int lane = 0; lane < kQ4iRows; ++lane) {
+    const uint16_t* x = rows + lane * cols;
+    float dmax = 0.f;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const __m512 x0 = load_bf16(x + b * kQK), x1 = load_bf16(x + b * kQK + 16);
+      d[b] = signed_block_max(x + b * kQK, x0, x1) / -8.f;
+      dmax = std::max(dmax, std::fabs(d[b]));
+    }
+    const float S = dmax / 127.f;
+    row_scales[lane] = S;
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t* block = out + kQ4sHeaderBytes + b * kQ4sBlockBytes;
+      const float magnitude = S > 0.f ? std::min(127.f, std::ceil(std::fabs(d[b]) / S)) : 0.f;
+      const auto code = static_cast<int8_t>(d[b] < 0.f ? -magnitude : magnitude);
+      reinterpret_cast<int8_t*>(block)[lane] = code;
+      const float scale = S * code;
+      const float id = scale != 0.f ? 1.f / scale : 0.f;
+      alignas(16) uint8_t qs[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(qs),
+                      q4_nibbles(load_bf16(x + b * kQK), load_bf16(x + b * kQK + 16), id));
+      uint8_t* nibbles = block + kQ4iRows;
+      for (int j = 0; j < 4; ++j) __builtin_memcpy(nibbles + 64 * j + 4 * lane, qs + 4 * j, 4);
+    }
+  }
+}
 
 bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat target, void* out) {
   switch (target) {

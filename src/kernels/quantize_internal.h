@@ -11,6 +11,10 @@ namespace gemma4::kernels::detail {
 // fast path here (the caller then uses the reference quantizer).
 bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat target, void* out);
 
+// Quantizes 16 bf16 rows of `cols` (row stride cols) into one Q4S group, bit-identical to
+// quantize_q4s_group on the same values.
+void quantize_bf16_group_q4s_avx512(const uint16_t* rows, int64_t cols, uint8_t* out);
+
 // Quantizes one float32 activation row of `cols` (a multiple of 32) per 32-block as
 // quantize_activations() does, bit-identically: q[cols], and per block its scale d and the sum
 // of its int8 values, each written 8 times (d8, sum8: [cols / 32][8]).

@@ -281,7 +281,9 @@ TEST(ConvertWeight, RuntimeFormatPicksALayoutThatFits) {
   for (auto isa : test::supported_isas()) {
     IsaScope scope(isa);
     const bool avx512 = isa == kernels::Isa::avx512;
-    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 1536, 6144), avx512 ? WeightFormat::q4i : WeightFormat::q4r);
+    EXPECT_EQ(runtime_format(WeightFormat::q4_0, 1536, 6144), avx512 ? WeightFormat::q4s : WeightFormat::q4r);
+    // Stored Q4_0 (GGUF) is only repacked, never requantized.
+    EXPECT_EQ(kernels::repacked_format(WeightFormat::q4_0, 1536, 6144), avx512 ? WeightFormat::q4i : WeightFormat::q4r);
     EXPECT_EQ(runtime_format(WeightFormat::q8_0, 1536, 6144), avx512 ? WeightFormat::q8i : WeightFormat::q8_0);
     EXPECT_EQ(runtime_format(WeightFormat::q4_0, 40, 64), WeightFormat::q4r);
     EXPECT_EQ(runtime_format(WeightFormat::q4_0, 40, 96), WeightFormat::q4_0);
@@ -290,8 +292,8 @@ TEST(ConvertWeight, RuntimeFormatPicksALayoutThatFits) {
     EXPECT_EQ(runtime_format(WeightFormat::bf16, 64, 16), WeightFormat::bf16);
     for (auto [rows, cols] : {std::pair<int64_t, int64_t>{48, 192}, {40, 96}, {64, 16}})
       for (auto f : {WeightFormat::q4_0, WeightFormat::q8_0}) {
-        const WeightFormat r = runtime_format(f, rows, cols);
-        EXPECT_TRUE(weight_format_fits(r, rows, cols));
+        EXPECT_TRUE(weight_format_fits(runtime_format(f, rows, cols), rows, cols));
+        EXPECT_TRUE(weight_format_fits(kernels::repacked_format(f, rows, cols), rows, cols));
       }
   }
 }
@@ -322,6 +324,29 @@ TEST(ConvertWeight, MatchesReferenceQuantizersOnEveryIsa) {
     for (int i = 128; i < 192; ++i) v[i] = 0;
     for (int i = 192; i < 256; ++i) v[i] = f32_to_bf16((i % 3 - 1) * 127.f / 254.f * 3.f);
     expect_conversion_matches_reference(w);
+  }
+}
+
+// The Q4S group quantizer from bf16 (AVX-512) writes the bytes the reference writes.
+TEST(ConvertWeight, Q4sMatchesReferenceQuantizerOnEveryIsa) {
+  Weight w = random_bf16_weight(32, 96, 54);
+  auto* v = const_cast<uint16_t*>(static_cast<const uint16_t*>(w.data));
+  for (int i = 0; i < 32; ++i) v[i] = f32_to_bf16(static_cast<float>(i - 16) + 0.5f);  // ties
+  for (int i = 32; i < 64; ++i) v[i] = f32_to_bf16(i % 2 ? 1.f : -1.f);                // equal magnitudes
+  for (int i = 96; i < 192; ++i) v[i] = 0;                                              // a zero row
+  for (int i = 192; i < 224; ++i) v[i] = f32_to_bf16(1e-3f * static_cast<float>(i % 7 - 3));  // a tiny block
+  std::vector<float> rows(static_cast<size_t>(16 * w.cols));
+  std::vector<uint8_t> want(static_cast<size_t>(q4s_group_bytes(w.cols)));
+  for (auto isa : test::supported_isas()) {
+    SCOPED_TRACE(kernels::isa_name(isa));
+    IsaScope scope(isa);
+    const Weight q = kernels::convert_weight(w, WeightFormat::q4s);
+    for (int64_t g = 0; g < w.rows / 16; ++g) {
+      for (int64_t r = 0; r < 16; ++r) kernels::dequantize_row_reference(w, g * 16 + r, rows.data() + r * w.cols);
+      quantize_q4s_group(rows.data(), want.data(), w.cols);
+      ASSERT_EQ(0, std::memcmp(want.data(), static_cast<const uint8_t*>(q.data) + g * want.size(), want.size()))
+          << "group " << g;
+    }
   }
 }
 
