@@ -127,35 +127,99 @@ constexpr int64_t kMinParallelWork = 1 << 15;
 void set_bf16_mode(Bf16Mode mode) { g_bf16_mode.store(static_cast<int>(mode)); }
 Bf16Mode bf16_mode() { return static_cast<Bf16Mode>(g_bf16_mode.load()); }
 
-void matmul(const Weight& w, const float* x, int64_t n, float* y) {
-  if (n <= 0 || w.rows == 0) return;
+namespace {
+
+// How a weight meets the activations: the kernel, and which form of x it reads.
+struct Plan {
+  detail::RowsKernel kernel = nullptr;  // null: the reference
+  bool quantized_x = false;             // int8 blocks (block formats)
+  bool bf16_x = false;                  // rounded to bf16 (Bf16Mode::fast)
+};
+
+Plan plan_for(const Weight& w, int64_t n) {
   check(!w.empty(), "matmul: weight " + w.name + " has no data", ExitCode::failure);
   const detail::KernelTable& kernels = active_kernels();
-  detail::RowsKernel kernel = kernel_for(kernels, w.format);
-  thread_local std::vector<uint16_t> xb;
-  if (w.format == WeightFormat::bf16 && kernels.bf16_dot && n >= kBf16FastMinTokens &&
-      bf16_mode() == Bf16Mode::fast) {
-    kernel = kernels.bf16_dot;
-    xb.resize(static_cast<size_t>(n * w.cols));
-    for (int64_t i = 0; i < n * w.cols; ++i) xb[static_cast<size_t>(i)] = f32_to_bf16(x[i]);
+  Plan p;
+  p.kernel = kernel_for(kernels, w.format);
+  if (w.format == WeightFormat::bf16 && kernels.bf16_dot && n >= kBf16FastMinTokens && bf16_mode() == Bf16Mode::fast) {
+    p.kernel = kernels.bf16_dot;
+    p.bf16_x = true;
   }
-  if (!kernel) {
-    matmul_reference(w, x, n, y);
+  if (p.kernel && is_block_quantized(w.format)) {
+    check(weight_format_fits(w.format, w.rows, w.cols),
+          "matmul: " + w.name + " has a shape " + weight_format_name(w.format) + " cannot hold", ExitCode::failure);
+    p.quantized_x = true;
+  }
+  return p;
+}
+
+}  // namespace
+
+void matmul(const Weight& w, const float* x, int64_t n, float* y) {
+  if (w.rows == 0) return;
+  const MatmulTarget target{&w, y};
+  matmul_shared_input(x, n, &target, 1);
+}
+
+void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets, int count) {
+  if (n <= 0 || count <= 0) return;
+  std::vector<Plan> plans;
+  plans.reserve(static_cast<size_t>(count));
+  int64_t work = 0;
+  for (int i = 0; i < count; ++i) {
+    const Weight& w = *targets[i].w;
+    check(w.cols == targets[0].w->cols, "matmul: " + w.name + " does not take the same input width as " +
+                                            targets[0].w->name, ExitCode::failure);
+    plans.push_back(plan_for(w, n));
+    const Plan& p = plans.back();
+    // One pass needs one form of x: otherwise (or for the reference path) one call per weight.
+    if (count > 1 && (!p.kernel || p.quantized_x != plans[0].quantized_x || p.bf16_x != plans[0].bf16_x)) {
+      for (int j = 0; j < count; ++j) matmul_shared_input(x, n, targets + j, 1);
+      return;
+    }
+    work += w.rows * w.cols * n;
+  }
+  if (!plans[0].kernel) {
+    matmul_reference(*targets[0].w, x, n, targets[0].y);
     return;
   }
   // Reused per thread: decode calls matmul hundreds of times per token.
   thread_local detail::QuantizedActs xq;
-  if (is_block_quantized(w.format)) {
-    check(weight_format_fits(w.format, w.rows, w.cols),
-          "matmul: " + w.name + " has a shape " + weight_format_name(w.format) + " cannot hold", ExitCode::failure);
-    detail::quantize_activations(x, n, w.cols, xq);
+  thread_local std::vector<uint16_t> xb;
+  const int64_t cols = targets[0].w->cols;
+  if (plans[0].quantized_x) detail::quantize_activations(x, n, cols, xq);
+  if (plans[0].bf16_x) {
+    xb.resize(static_cast<size_t>(n * cols));
+    for (int64_t i = 0; i < n * cols; ++i) xb[static_cast<size_t>(i)] = f32_to_bf16(x[i]);
   }
-  const detail::MatmulJob job{&w, x, &xq, xb.data(), n, y};
-  if (w.rows * w.cols * n < kMinParallelWork) {
-    kernel(job, 0, w.rows);
+  // Taken here: inside the pool's threads, xq and xb would name those threads' own copies.
+  const detail::QuantizedActs* quantized = &xq;
+  const uint16_t* rounded = xb.data();
+  auto job_of = [=](int i) { return detail::MatmulJob{targets[i].w, x, quantized, rounded, n, targets[i].y}; };
+  if (work < kMinParallelWork) {
+    for (int i = 0; i < count; ++i) plans[i].kernel(job_of(i), 0, targets[i].w->rows);
     return;
   }
-  parallel_ranges(w.rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { kernel(job, r0, r1); });
+  if (count == 1) {
+    const detail::MatmulJob job = job_of(0);
+    parallel_ranges(targets[0].w->rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { plans[0].kernel(job, r0, r1); });
+    return;
+  }
+  // All weights' rows in one parallel pass (one wake-up of the pool instead of `count`):
+  // virtual rows [offset_i, offset_i + rows_i) belong to target i; ranges are cut at the
+  // boundaries, which are multiples of the row tile where the kernels need it.
+  std::vector<int64_t> offsets(static_cast<size_t>(count) + 1, 0);
+  for (int i = 0; i < count; ++i) {
+    const int64_t rows = targets[i].w->rows;
+    offsets[i + 1] = offsets[i] + (rows + detail::kRowTile - 1) / detail::kRowTile * detail::kRowTile;
+  }
+  parallel_ranges(offsets[count], detail::kRowTile, [&](int64_t v0, int64_t v1) {
+    for (int i = 0; i < count; ++i) {
+      const int64_t r0 = std::max(v0, offsets[i]) - offsets[i];
+      const int64_t r1 = std::min({v1, offsets[i + 1], offsets[i] + targets[i].w->rows}) - offsets[i];
+      if (r0 < r1) plans[i].kernel(job_of(i), r0, r1);
+    }
+  });
 }
 
 WeightFormat runtime_format(WeightFormat requested, int64_t rows, int64_t cols) {

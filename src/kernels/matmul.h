@@ -18,6 +18,16 @@ namespace gemma4::kernels {
 // n = 1 is the decode case (matrix-vector); larger n is prefill / encoders / batched decode.
 void matmul(const Weight& w, const float* x, int64_t n, float* y);
 
+// Several products of the same input: targets[i].y = x · targets[i].wᵀ, all weights with
+// x's width. The same results as one matmul per target, but the activations are quantized
+// once and all rows share one pass of the thread pool (q/k/v, gate/up: fewer hand-offs per
+// decoded token).
+struct MatmulTarget {
+  const Weight* w;
+  float* y;
+};
+void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets, int count);
+
 // How bf16 weights meet batches of at least kBf16FastMinTokens tokens (prefill, encoders):
 //   exact: float32 activations, float32 products (the reference numerics; the default, so
 //          the golden tests hold);

@@ -150,17 +150,22 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
   rms_norm_rows(s.x.data(), w.input_norm.data(), s.n, H, c.rms_norm_eps, s.normed.data());
 
   s.q.resize(s.n * q_row);
-  kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
+  const bool fresh_kv = !c.is_kv_shared(layer);
+  if (fresh_kv) {  // q, k and v in one pass over the same input
+    s.fresh_k[layer].resize(s.n * kv_row);
+    s.fresh_v[layer].resize(s.n * kv_row);
+    const kernels::MatmulTarget qkv[] = {
+        {&w.q_proj, s.q.data()}, {&w.k_proj, s.fresh_k[layer].data()}, {&w.v_proj, s.fresh_v[layer].data()}};
+    kernels::matmul_shared_input(s.normed.data(), s.n, qkv, 3);
+  } else {
+    kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
+  }
   rms_norm_rows(s.q.data(), w.q_norm.data(), s.n * nh, hd, c.rms_norm_eps, s.q.data());  // per head
   for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, s.positions[r]);
 
-  if (!c.is_kv_shared(layer)) {
+  if (fresh_kv) {
     std::vector<float>& k = s.fresh_k[layer];
     std::vector<float>& v = s.fresh_v[layer];
-    k.resize(s.n * kv_row);
-    v.resize(s.n * kv_row);
-    kernels::matmul(w.k_proj, s.normed.data(), s.n, k.data());
-    kernels::matmul(w.v_proj, s.normed.data(), s.n, v.data());
     rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
     for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
     rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
@@ -238,8 +243,8 @@ void TextDecoder::mlp_block(int64_t layer, Scratch& s) const {
   rms_norm_rows(s.x.data(), w.pre_feedforward_norm.data(), s.n, H, c.rms_norm_eps, s.normed.data());
   s.gate.resize(s.n * F);
   s.up.resize(s.n * F);
-  kernels::matmul(w.gate_proj, s.normed.data(), s.n, s.gate.data());
-  kernels::matmul(w.up_proj, s.normed.data(), s.n, s.up.data());
+  const kernels::MatmulTarget gate_up[] = {{&w.gate_proj, s.gate.data()}, {&w.up_proj, s.up.data()}};
+  kernels::matmul_shared_input(s.normed.data(), s.n, gate_up, 2);
   kernels::gelu_tanh_mul(s.gate.data(), s.up.data(), s.n * F);
   kernels::matmul(w.down_proj, s.gate.data(), s.n, s.proj.data());
   rms_norm_rows(s.proj.data(), w.post_feedforward_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());

@@ -401,3 +401,34 @@ TEST(Isa, EnvironmentRequestIsParsedAndClamped) {
 }
 
 }  // namespace
+
+// Several weights on one input give exactly what one matmul per weight gives (the same
+// kernels on the same quantized activations), also when their formats need different forms
+// of the input (then it runs them one by one) and when only the reference can serve one (f16).
+TEST(Matmul, SharedInputEqualsOneCallPerWeight) {
+  for (auto isa : test::supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : {1, 3, 40}) {
+      SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n));
+      // a is big enough that the pass is spread over the threads.
+      const Weight a = kernels::convert_weight(random_bf16_weight(1024, 256, 61), WeightFormat::q4s);
+      const Weight b = kernels::convert_weight(random_bf16_weight(16, 256, 62), WeightFormat::q4i);
+      const Weight c = kernels::convert_weight(random_bf16_weight(37, 256, 63), WeightFormat::q8_0);
+      const Weight d = kernels::convert_weight(random_bf16_weight(21, 256, 64), WeightFormat::f16);
+      const Weight e = random_bf16_weight(5, 256, 65);
+      const auto x = random_floats(n * 256, 66);
+      for (const std::vector<const Weight*>& set : std::vector<std::vector<const Weight*>>{
+               {&a, &b, &c}, {&a, &d}, {&e, &a, &c, &d}, {&c}}) {
+        std::vector<std::vector<float>> got, want;
+        std::vector<kernels::MatmulTarget> targets;
+        for (const Weight* w : set) {
+          got.emplace_back(static_cast<size_t>(n * w->rows), NAN);
+          want.push_back(run_matmul(*w, x, n));
+        }
+        for (size_t i = 0; i < set.size(); ++i) targets.push_back({set[i], got[i].data()});
+        kernels::matmul_shared_input(x.data(), n, targets.data(), static_cast<int>(targets.size()));
+        for (size_t i = 0; i < set.size(); ++i) EXPECT_EQ(got[i], want[i]) << weight_format_name(set[i]->format);
+      }
+    }
+  }
+}
