@@ -12,6 +12,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "io/gguf.h"
 #include "io/hf_to_gguf.h"
 #include "io/npy.h"
 #include "media/image.h"
@@ -152,6 +153,42 @@ TEST(MmprojGguf, ConfigFromMetadata) {
   EXPECT_EQ(m.image_processor.pooling_kernel_size, p.pooling_kernel_size);
   EXPECT_EQ(m.image_processor.max_soft_tokens, p.max_soft_tokens);  // 70 here, not the default 280
   EXPECT_EQ(m.audio_features.num_mel_bins, 128);
+}
+
+// A file llama.cpp's converter wrote has none of our gemma4cpp.* keys: the values llama.cpp
+// hard-codes are used, which are Gemma 4's (the tiny config has them too, except its image
+// budget of 70, which falls back to the published default 280).
+TEST(MmprojGguf, FileWithoutOurKeysUsesLlamaCppConstants) {
+  const GgufFile ours = GgufFile::open(tiny_file(true, "f32"));
+  GgufWriter w;
+  size_t dropped = 0;
+  for (const std::string& key : ours.contents().kv_order) {
+    if (key.rfind(kMmprojExtraPrefix, 0) == 0) {
+      ++dropped;
+      continue;
+    }
+    w.set(key, ours.contents().kv.at(key));
+  }
+  EXPECT_EQ(dropped, 8u);
+  for (const GgufTensor& t : ours.tensors())
+    w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+  const std::string path = work_dir() + "/llama-style-mmproj.gguf";
+  w.write(path);
+
+  const MmprojModel m = open_mmproj(path, test::tiny_decoder()->model_config());
+  const nlohmann::json& config = test::tiny_decoder()->model_config().raw;
+  const AudioConfig a = AudioConfig::from_json(m.config), b = AudioConfig::from_json(config);
+  EXPECT_EQ(a.attention_context_left, b.attention_context_left);
+  EXPECT_EQ(a.attention_context_right, b.attention_context_right);
+  EXPECT_EQ(a.attention_logit_cap, b.attention_logit_cap);
+  EXPECT_EQ(a.residual_weight, b.residual_weight);
+  EXPECT_FLOAT_EQ(a.rms_norm_eps, b.rms_norm_eps);
+  EXPECT_EQ(VisionConfig::from_json(m.config).rope_theta, VisionConfig::from_json(config).rope_theta);
+  EXPECT_EQ(m.image_processor.max_soft_tokens, 280);
+  // The towers it gives are the same.
+  EXPECT_EQ(max_abs_diff(audio_soft_tokens(AudioInput::from_store(*m.store, m.config, m.audio_features)),
+                         mmproj_audio_soft_tokens("f32")),
+            0.0);
 }
 
 // Every tower tensor of the checkpoint comes back under its name with its shape and values (the
