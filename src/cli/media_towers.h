@@ -27,7 +27,7 @@ inline std::optional<MmprojModel> open_model_mmproj(const std::string& model, co
     return std::nullopt;
   }
   check(!mmproj.empty(), model + " is a text model: to read " + what + ", pass its mmproj file with --mmproj FILE.gguf",
-        ExitCode::usage);
+        ExitCode::unsupported);  // as run / chat / serve say it (runtime/engine_vision.cpp)
   return open_mmproj(mmproj, open_gguf_text_model(model).config);
 }
 

@@ -14,7 +14,7 @@ std::vector<std::vector<float>> Engine::encode_audio(const MediaSource& m) const
     if (!audio_ && is_gguf_) {
       check(mmproj_ != nullptr,
             model_dir_ + " is a text model: to read audio, pass its mmproj file with --mmproj FILE.gguf",
-            ExitCode::usage);
+            ExitCode::unsupported);  // like a model without the tower (HTTP 400 in the server)
       check(mmproj_->has_audio(), mmproj_->path + " has no audio encoder: it cannot read audio",
             ExitCode::unsupported);
       audio_ = std::make_shared<const AudioInput>(AudioInput::from_store(

@@ -15,7 +15,7 @@ std::vector<std::vector<float>> Engine::encode_image(const MediaSource& m) const
     if (!vision_ && is_gguf_) {
       check(mmproj_ != nullptr,
             model_dir_ + " is a text model: to read images, pass its mmproj file with --mmproj FILE.gguf",
-            ExitCode::usage);
+            ExitCode::unsupported);  // like a model without the tower (HTTP 400 in the server)
       check(mmproj_->has_vision(), mmproj_->path + " has no vision encoder: it cannot read images",
             ExitCode::unsupported);
       vision_ = std::make_shared<const VisionModel>(

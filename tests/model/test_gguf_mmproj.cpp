@@ -302,7 +302,8 @@ TEST(MmprojGguf, EmbedCommands) {
 }
 
 // `gemma4 run -m TEXT.gguf --mmproj MMPROJ.gguf` answers about an image and an audio clip; without
-// --mmproj the media request is a usage error that says what to pass.
+// --mmproj the media request is refused (unsupported, as for a model without the tower; HTTP 400
+// in the server) with a message that says what to pass.
 TEST(MmprojGguf, RunWithMedia) {
   const std::string model = tiny_file(false, "q8_0"), mmproj = tiny_file(true, "q8_0");
   const std::string run = test::gemma4_binary() + " run -m " + model + " -p hello --max-tokens 2 --temperature 0 --json ";
@@ -315,7 +316,7 @@ TEST(MmprojGguf, RunWithMedia) {
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["stats"]["generated_tokens"].get<int>(), 2) << out;
   EXPECT_GT(j["stats"]["prompt_tokens"].get<int>(), 60 + 86) << out;  // the soft tokens are in the prompt
-  EXPECT_EQ(test::run_command(run + "--image " + test::tiny_dir() + "/image_a.png 2>&1", &out), 2) << out;
+  EXPECT_EQ(test::run_command(run + "--image " + test::tiny_dir() + "/image_a.png 2>&1", &out), 5) << out;
   EXPECT_NE(out.find("--mmproj"), std::string::npos) << out;
 }
 
@@ -344,7 +345,7 @@ TEST(MmprojGguf, BadFilesAreClearErrors) {
             2)
       << out;
   // A .gguf model without --mmproj.
-  EXPECT_EQ(test::run_command(base + "--model " + model + " 2>&1", &out), 2) << out;
+  EXPECT_EQ(test::run_command(base + "--model " + model + " 2>&1", &out), 5) << out;
   EXPECT_NE(out.find("--mmproj"), std::string::npos) << out;
 
   // An mmproj of another model: its projectors' width is not the text model's hidden size.
