@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/media_towers.h"
 #include "io/npy.h"
 #include "model/audio_input.h"
 
@@ -20,7 +21,10 @@ int run_embed_audio(int argc, char** argv) {
       "own audio block; their tokens are written one after another, in order."};
   std::string model, audio, out;
   bool exact = false, timing = false;
-  app.add_option("--model", model, "model folder (config.json, processor_config.json, safetensors)")->required();
+  std::string mmproj;
+  app.add_option("--model", model, "model folder (config.json, processor_config.json, safetensors) or .gguf file")
+      ->required();
+  gemma4::cli::add_mmproj_option(app, mmproj);
   app.add_option("--audio", audio, "audio file")->required();
   app.add_option("--out", out, "output .npy file")->required();
   app.add_flag("--exact", exact,
@@ -29,8 +33,8 @@ int run_embed_audio(int argc, char** argv) {
   GEMMA4_PARSE(app, argc, argv);
 
   auto start = std::chrono::steady_clock::now();
-  const gemma4::AudioInput input = gemma4::AudioInput::load(
-      model, {}, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
+  const gemma4::AudioInput input = gemma4::cli::load_audio_tower(
+      model, mmproj, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();

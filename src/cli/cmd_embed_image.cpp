@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/media_towers.h"
 #include "io/npy.h"
 #include "media/image.h"
 #include "model/vision.h"
@@ -21,7 +22,10 @@ int run_embed_image(int argc, char** argv) {
   std::string model_dir, image_path, out_path;
   int budget = 0;
   bool timing = false, exact = false;
-  app.add_option("--model", model_dir, "model folder (config.json, processor_config.json, weights)")->required();
+  std::string mmproj;
+  app.add_option("--model", model_dir, "model folder (config.json, processor_config.json, weights) or .gguf file")
+      ->required();
+  gemma4::cli::add_mmproj_option(app, mmproj);
   app.add_option("--image", image_path, "PNG, JPEG, BMP, GIF or WebP file")->required();
   app.add_option("--image-tokens", budget,
                  "soft-token budget: 70, 140, 280, 560 or 1120 (default: processor_config.json's max_soft_tokens)");
@@ -35,9 +39,10 @@ int run_embed_image(int argc, char** argv) {
                         gemma4::ExitCode::usage);
 
   auto start = std::chrono::steady_clock::now();
-  const gemma4::VisionModel model = gemma4::VisionModel::load_folder(
-      model_dir, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
-  const gemma4::ImageProcessorConfig processor = gemma4::ImageProcessorConfig::load(model_dir);
+  const gemma4::cli::VisionTower tower = gemma4::cli::load_vision_tower(
+      model_dir, mmproj, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
+  const gemma4::VisionModel& model = tower.model;
+  const gemma4::ImageProcessorConfig& processor = tower.processor;
   const double load_s = seconds_since(start);
 
   start = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/media_towers.h"
 #include "cli/speed_options.h"
 #include "io/npy.h"
 #include "media/image.h"
@@ -29,6 +30,8 @@ int run_logits(int argc, char** argv) {
   app.add_option("--audio", audio_files,
                  "audio file whose soft tokens fill the next run of audio placeholder ids in --ids "
                  "(repeatable, in order; a clip over 30 s fills one run per 30 s piece)");
+  std::string mmproj;
+  cli::add_mmproj_option(app, mmproj);
   cli::SpeedOptions speed;
   cli::add_speed_options(app, speed, "bf16");
   GEMMA4_PARSE(app, argc, argv);
@@ -40,8 +43,9 @@ int run_logits(int argc, char** argv) {
   // Images: encode each, then scatter the soft tokens over the placeholder ids in order.
   std::vector<std::vector<float>> image_soft_tokens;
   if (!images.empty()) {
-    const VisionModel vision = VisionModel::load_folder(model);
-    const ImageProcessorConfig processor = ImageProcessorConfig::load(model);
+    const cli::VisionTower tower = cli::load_vision_tower(model, mmproj, EncoderNumerics::exact);
+    const VisionModel& vision = tower.model;
+    const ImageProcessorConfig& processor = tower.processor;
     std::vector<int64_t> counts;
     for (const std::string& path : images) {
       image_soft_tokens.push_back(vision.embed(preprocess_image(load_image(path), processor, image_tokens)));
@@ -54,7 +58,9 @@ int run_logits(int argc, char** argv) {
       for (int64_t t = 0; t < counts[i]; ++t)
         chunk.soft_tokens.push_back({positions[p++], &image_soft_tokens[i][t * vision.config().text_hidden_size]});
   }
-  const PlacedAudio audio = place_audio_files(model, audio_files, ids);
+  const PlacedAudio audio = audio_files.empty() ? PlacedAudio{}
+                                                : place_audio_files(cli::load_audio_tower(model, mmproj, EncoderNumerics::exact),
+                                                                    audio_files, ids);
   for (const PlacedSoftToken& p : audio.placed) chunk.soft_tokens.push_back({p.index, p.row});
   const std::vector<float> logits = decoder->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
   write_npy(out, logits.data(), {static_cast<int64_t>(ids.size()), decoder->vocab_size()});

@@ -28,6 +28,7 @@ int run_serve(int argc, char** argv) {
   gemma4::cli::GenerationFlags load_flags;  // the loader options `run` and `chat` share
   int64_t queue_timeout_s = 120;
   gemma4::cli::add_model_option(app, model)->required();
+  gemma4::cli::add_mmproj_option(app, load_flags.mmproj);
   app.add_option("--alias", model_id, "model id served by /v1/models (default: the -m value)");
   app.add_option("--host", opt.host, "address to listen on (loopback by default)")->capture_default_str();
   app.add_option("--port", opt.port, "port to listen on")->capture_default_str()->check(CLI::Range(0, 65535));

@@ -20,6 +20,12 @@ inline CLI::Option* add_model_option(CLI::App& app, std::string& model) {
       ->capture_default_str();
 }
 
+// --mmproj FILE: the llama.cpp mmproj GGUF with the vision and audio towers of a .gguf model.
+inline CLI::Option* add_mmproj_option(CLI::App& app, std::string& mmproj) {
+  return app.add_option("--mmproj", mmproj,
+                        "llama.cpp mmproj .gguf holding the vision and audio towers (with a .gguf model)");
+}
+
 // Resolves MODEL, saying on stderr when a download starts (unless quiet).
 inline hub::ResolvedModel resolve_model_option(const std::string& model, bool quiet) {
   auto options = hub::HubOptions::from_environment();

@@ -20,6 +20,7 @@ namespace gemma4::cli {
 
 struct GenerationFlags {
   std::string model;
+  std::string mmproj;  // --mmproj: the towers of a .gguf model
   std::string system;
   bool think = false;
   int64_t max_tokens = 1024;
@@ -36,6 +37,7 @@ struct GenerationFlags {
 
 inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
   add_model_option(app, f.model);
+  add_mmproj_option(app, f.mmproj);
   app.add_option("--system", f.system, "system message");
   app.add_flag("--think", f.think, "let the model think before answering (thinking is shown apart)");
   app.add_option("--max-tokens", f.max_tokens, "most tokens to generate per answer")
@@ -75,6 +77,7 @@ inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet)
   const hub::ResolvedModel resolved = resolve_model_option(model, quiet);
   EngineOptions options;
   options.load = f.speed.apply();
+  options.mmproj = f.mmproj;
   return Engine::load(resolved.path, options);
 }
 

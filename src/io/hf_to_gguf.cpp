@@ -630,6 +630,15 @@ std::vector<float> proportional_rope_freqs(const json& tc) {
   return f;
 }
 
+// processor_config.json's image budget (Gemma 4's default 280 when the folder has none).
+int64_t processor_max_soft_tokens(const std::string& model_dir) {
+  const std::string path = model_dir + "/processor_config.json";
+  if (!file_exists(path)) return 280;
+  const json p = read_json(path);
+  const json& ip = p.contains("image_processor") ? p["image_processor"] : p;
+  return get_or<int64_t>(ip, "max_soft_tokens", 280);
+}
+
 const json& text_config(const json& config) { return config.contains("text_config") ? config["text_config"] : config; }
 
 }  // namespace
@@ -727,6 +736,12 @@ GgufConvertReport write_mmproj_gguf(const std::string& model_dir, const std::str
     w.set(k + "image_mean", GgufValue::array_f32({0.0, 0.0, 0.0}));
     w.set(k + "image_std", GgufValue::array_f32({1.0, 1.0, 1.0}));
     w.set(k + "projector.scale_factor", GgufValue::u32(get_or<uint32_t>(vc, "pooling_kernel_size", 3)));
+    // Values llama.cpp hard-codes (it reads none of these keys); ours, so the file holds the
+    // whole configuration (gguf_to_hf_mmproj_config reads them back).
+    const json rope = vc.value("rope_parameters", json::object());
+    w.set(kMmprojExtraPrefix + std::string("vision.rope_theta"), GgufValue::f32(get_or<float>(rope, "rope_theta", 100.f)));
+    w.set(kMmprojExtraPrefix + std::string("vision.max_soft_tokens"),
+          GgufValue::u32(static_cast<uint32_t>(processor_max_soft_tokens(model_dir))));
   }
   if (audio) {
     const json& ac = config["audio_config"];
@@ -740,6 +755,13 @@ GgufConvertReport write_mmproj_gguf(const std::string& model_dir, const std::str
     w.set(k + "attention.head_count", GgufValue::u32(get<uint32_t>(ac, "num_attention_heads", "audio_config")));
     w.set(k + "attention.layer_norm_epsilon", GgufValue::f32(get_or<float>(ac, "rms_norm_eps", 1e-6f)));
     w.set(k + "projection_dim", GgufValue::u32(static_cast<uint32_t>(n_embd_text)));
+    const std::string x = kMmprojExtraPrefix + std::string("audio.");
+    w.set(x + "attention_context_left", GgufValue::u32(get<uint32_t>(ac, "attention_context_left", "audio_config")));
+    w.set(x + "attention_context_right", GgufValue::u32(get_or<uint32_t>(ac, "attention_context_right", 0)));
+    w.set(x + "attention_logit_cap", GgufValue::f32(get<float>(ac, "attention_logit_cap", "audio_config")));
+    w.set(x + "residual_weight", GgufValue::f32(get_or<float>(ac, "residual_weight", 0.5f)));
+    w.set(x + "gradient_clipping", GgufValue::f32(get_or<float>(ac, "gradient_clipping", 1e10f)));
+    w.set(x + "rms_norm_eps", GgufValue::f32(get_or<float>(ac, "rms_norm_eps", 1e-6f)));
   }
   GgufConvertReport report;
   add_tensors(w, store, type, /*mmproj=*/true, report, options.verbose);
@@ -764,6 +786,15 @@ GgufHfStore GgufHfStore::open(const std::string& text_gguf, const std::string& m
   return s;
 }
 
+GgufHfStore GgufHfStore::open_mmproj(const std::string& mmproj_gguf) {
+  GgufHfStore s;
+  s.mmproj_ = std::make_shared<GgufFile>(GgufFile::open(mmproj_gguf));
+  check(s.mmproj_->get_string("general.architecture", "") == "clip",
+        mmproj_gguf + ": general.architecture is not clip (not an mmproj file)", ExitCode::unsupported);
+  s.add(*s.mmproj_, true);
+  return s;
+}
+
 void GgufHfStore::add(const GgufFile& file, bool mmproj) {
   for (const auto& t : file.tensors()) {
     const auto hf = gguf_to_hf_name(t.name, mmproj);
@@ -785,7 +816,7 @@ const GgufHfStore::Entry* GgufHfStore::find(const std::string& hf_name) const {
 
 const GgufHfStore::Entry& GgufHfStore::require(const std::string& hf_name) const {
   const Entry* e = find(hf_name);
-  if (!e) throw Error("tensor '" + hf_name + "' not found in " + text_->path(), ExitCode::not_found);
+  if (!e) throw Error("tensor '" + hf_name + "' not found in " + (text_ ? text_ : mmproj_)->path(), ExitCode::not_found);
   return *e;
 }
 

@@ -40,6 +40,12 @@ std::optional<GgufName> hf_to_gguf_name(const std::string& hf_name);
 // GGUF name -> HF name (nullopt for GGUF-only tensors such as rope_freqs.weight).
 std::optional<GgufName> gguf_to_hf_name(const std::string& gguf_name, bool mmproj);
 
+// Prefix of the mmproj metadata keys only we write: the configuration values llama.cpp's
+// gemma4v / gemma4a graphs hard-code (vision RoPE theta and image budget; the audio attention
+// context, logit cap, residual weight, ...). llama.cpp ignores them; a file without them (one
+// llama.cpp's converter wrote) gets llama.cpp's constants, which are Gemma 4's published values.
+inline constexpr const char* kMmprojExtraPrefix = "gemma4cpp.";
+
 // Options of `gemma4 quantize`.
 struct GgufConvertOptions {
   GgmlType type = GgmlType::q8_0;  // q8_0 | q4_0 | q4_k | bf16 (f16, f32 also work)
@@ -109,6 +115,8 @@ class GgufHfStore {
   };
 
   static GgufHfStore open(const std::string& text_gguf, const std::string& mmproj_gguf = "");
+  // An mmproj file on its own (the vision / audio towers; no text model).
+  static GgufHfStore open_mmproj(const std::string& mmproj_gguf);
 
   const Entry* find(const std::string& hf_name) const;
   const Entry& require(const std::string& hf_name) const;

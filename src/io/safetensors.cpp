@@ -164,6 +164,21 @@ TensorStore TensorStore::open(const std::string& path) {
   return store;
 }
 
+TensorStore TensorStore::from_tensors(std::vector<TensorInfo> tensors, std::shared_ptr<const void> owner,
+                                      const std::string& source) {
+  TensorStore store;
+  for (TensorInfo& t : tensors) {
+    check(t.numel() * static_cast<int64_t>(dtype_size(t.dtype)) == static_cast<int64_t>(t.nbytes),
+          source + ": tensor " + t.name + " has " + std::to_string(t.nbytes) + " bytes for shape " + t.shape_str());
+    check(!store.tensors_.count(t.name), source + ": tensor " + t.name + " appears twice");
+    std::string name = t.name;
+    store.tensors_.emplace(std::move(name), std::move(t));
+  }
+  store.owner_ = std::move(owner);
+  store.files_.push_back(source);
+  return store;
+}
+
 const TensorInfo* TensorStore::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : &it->second;

@@ -36,6 +36,11 @@ class TensorStore {
   // `path`: a .safetensors file, a .index.json file, or a folder holding either
   // model.safetensors or model.safetensors.index.json.
   static TensorStore open(const std::string& path);
+  // A store over tensors held elsewhere (e.g. a GGUF file seen through Hugging Face names):
+  // `owner` keeps their bytes alive as long as the store (and its copies) live; `source`
+  // names them in messages.
+  static TensorStore from_tensors(std::vector<TensorInfo> tensors, std::shared_ptr<const void> owner,
+                                  const std::string& source);
 
   const TensorInfo* find(const std::string& name) const;  // nullptr if absent
   // Throws a clear Error if the tensor is missing or has another shape.
@@ -47,6 +52,7 @@ class TensorStore {
  private:
   void add_file(const std::string& path);
   std::vector<std::shared_ptr<MappedFile>> maps_;
+  std::shared_ptr<const void> owner_;  // from_tensors(): whatever holds the bytes
   std::vector<std::string> files_;
   std::map<std::string, TensorInfo> tensors_;
 };

@@ -72,6 +72,17 @@ AudioInput AudioInput::load(const std::string& model_dir, const LoadOptions& opt
   return in;
 }
 
+AudioInput AudioInput::from_store(const TensorStore& store, const nlohmann::json& config,
+                                  const AudioFeatureConfig& features, const LoadOptions& options,
+                                  EncoderNumerics numerics) {
+  AudioInput in;
+  in.features_ = features;
+  AudioConfig cfg = AudioConfig::from_json(config);
+  cfg.num_mel_bins = in.features_.num_mel_bins;
+  in.encoder_ = AudioEncoder::load(store, cfg, options, numerics);
+  return in;
+}
+
 std::vector<AudioBlock> AudioInput::embed_pcm(const std::vector<float>& mono_16k, int64_t max_piece_samples) const {
   std::vector<AudioBlock> blocks;
   const int64_t max_piece = max_piece_samples > 0 ? max_piece_samples : features_.max_samples;
@@ -104,9 +115,14 @@ namespace gemma4 {
 
 PlacedAudio place_audio_files(const std::string& model_dir, const std::vector<std::string>& files,
                               const std::vector<int64_t>& ids) {
+  if (files.empty()) return {};
+  return place_audio_files(AudioInput::load(model_dir), files, ids);
+}
+
+PlacedAudio place_audio_files(const AudioInput& input, const std::vector<std::string>& files,
+                              const std::vector<int64_t>& ids) {
   PlacedAudio out;
   if (files.empty()) return out;
-  const AudioInput input = AudioInput::load(model_dir);
   for (const std::string& f : files)
     for (AudioBlock& b : input.embed_file(f)) out.blocks.push_back(std::move(b));
   const AudioConfig& cfg = input.encoder().config();

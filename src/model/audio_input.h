@@ -36,6 +36,10 @@ struct PlacedAudio {
 };
 PlacedAudio place_audio_files(const std::string& model_dir, const std::vector<std::string>& files,
                               const std::vector<int64_t>& ids);
+class AudioInput;
+// The same with an audio tower already loaded.
+PlacedAudio place_audio_files(const AudioInput& input, const std::vector<std::string>& files,
+                              const std::vector<int64_t>& ids);
 
 class AudioInput {
  public:
@@ -43,6 +47,12 @@ class AudioInput {
   // folder has none) and the audio weights of a model folder.
   static AudioInput load(const std::string& model_dir, const LoadOptions& options = {},
                          EncoderNumerics numerics = EncoderNumerics::exact);
+
+  // The same from a config.json, feature options and tensors given directly (an mmproj GGUF:
+  // model/mmproj_loader.h). The store is copied (its copies share the mapped bytes).
+  static AudioInput from_store(const TensorStore& store, const nlohmann::json& config,
+                               const AudioFeatureConfig& features, const LoadOptions& options = {},
+                               EncoderNumerics numerics = EncoderNumerics::exact);
 
   const AudioFeatureConfig& features() const { return features_; }
   const AudioEncoder& encoder() const { return encoder_; }

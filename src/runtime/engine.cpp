@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include "model/gguf_loader.h"
+#include "model/mmproj_loader.h"
 
 #include <algorithm>
 #include <chrono>
@@ -93,6 +94,9 @@ std::shared_ptr<Engine> Engine::load(const std::string& model_dir, const EngineO
   const auto start = Clock::now();
   check(std::filesystem::exists(model_dir), "model not found: " + model_dir, ExitCode::not_found);
   if (is_gguf_file(model_dir)) return load_gguf(model_dir, options);
+  check(options.mmproj.empty(),
+        "--mmproj goes with a .gguf model; the model folder " + model_dir + " holds its own vision and audio towers",
+        ExitCode::usage);
   check(std::filesystem::is_directory(model_dir),
         model_dir + " is not a model folder (expected a folder with config.json and *.safetensors)",
         ExitCode::unsupported);
@@ -122,7 +126,8 @@ std::shared_ptr<Engine> Engine::load(const std::string& model_dir, const EngineO
 
 // A llama.cpp `gemma4` GGUF: weights, config and tokenizer all come from the one file (stop ids:
 // the vocabulary's eos and end-of-turn tokens; sampling: Gemma 4's published defaults).
-// Images and audio need the towers, which a text GGUF does not hold.
+// Images and audio need the towers, which a text GGUF does not hold: they come from the mmproj
+// file (options.mmproj).
 std::shared_ptr<Engine> Engine::load_gguf(const std::string& path, const EngineOptions& options) {
   const auto start = Clock::now();
   std::shared_ptr<Engine> engine(new Engine());
@@ -133,6 +138,9 @@ std::shared_ptr<Engine> Engine::load_gguf(const std::string& path, const EngineO
   engine->generation_ = GenerationConfig::from_json("", "", &engine->tokenizer_);
   engine->media_tokens_ = MediaTokens::from_tokenizer(engine->tokenizer_);
   engine->context_limit_ = read_context_limit(engine->decoder_->model_config());
+  engine->is_gguf_ = true;
+  if (!options.mmproj.empty())
+    engine->mmproj_ = std::make_shared<const MmprojModel>(open_mmproj(options.mmproj, engine->decoder_->model_config()));
   engine->load_seconds_ = seconds_since(start);
   return engine;
 }

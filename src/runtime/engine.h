@@ -32,12 +32,16 @@ namespace gemma4 {
 class VisionModel;
 class AudioInput;
 struct ImageProcessorConfig;
+struct MmprojModel;
 
 struct EngineOptions {
   LoadOptions load;  // weight conversion etc., passed through to the text decoder's loader
   // The vision and audio towers: bf16 products with float32 sums (fast), or the float32
   // reference (exact).
   EncoderNumerics encoder_numerics = EncoderNumerics::fast;
+  // A llama.cpp mmproj GGUF holding the vision / audio towers of a .gguf model (a model
+  // folder has its own towers; giving one with a folder is a usage error).
+  std::string mmproj;
 };
 
 // One media item of a request. `bytes` when non-empty (an upload), else the file at `path`.
@@ -86,7 +90,8 @@ class Engine {
   // Loads DIR (a Hugging Face model folder). Throws Error: not_found (no config.json / weights /
   // tokenizer), unsupported (not a Gemma 4 checkpoint), bad_input (damaged files).
   static std::shared_ptr<Engine> load(const std::string& model_dir, const EngineOptions& options = {});
-  // `model_dir` may also be a llama.cpp gemma4 .gguf file (text only).
+  // `model_dir` may also be a llama.cpp gemma4 .gguf file; its towers come from
+  // options.mmproj (opened and checked against the text model here, loaded on first use).
   static std::shared_ptr<Engine> load_gguf(const std::string& path, const EngineOptions& options = {});
   ~Engine();
 
@@ -132,6 +137,8 @@ class Engine {
   mutable std::shared_ptr<const VisionModel> vision_;
   mutable std::shared_ptr<const ImageProcessorConfig> image_processor_;
   mutable std::shared_ptr<const AudioInput> audio_;
+  bool is_gguf_ = false;
+  std::shared_ptr<const MmprojModel> mmproj_;  // the towers of a GGUF model (--mmproj)
 };
 
 enum class FinishReason { stop, length, cancelled };

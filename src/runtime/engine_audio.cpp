@@ -2,6 +2,7 @@
 // the encoder takes become several blocks.
 #include "base/error.h"
 #include "model/audio_input.h"
+#include "model/mmproj_loader.h"
 #include "runtime/engine.h"
 
 namespace gemma4 {
@@ -10,6 +11,15 @@ std::vector<std::vector<float>> Engine::encode_audio(const MediaSource& m) const
   std::shared_ptr<const AudioInput> tower;
   {
     std::lock_guard lock(towers_mutex_);
+    if (!audio_ && is_gguf_) {
+      check(mmproj_ != nullptr,
+            model_dir_ + " is a text model: to read audio, pass its mmproj file with --mmproj FILE.gguf",
+            ExitCode::unsupported);  // like a model without the tower (HTTP 400 in the server)
+      check(mmproj_->has_audio(), mmproj_->path + " has no audio encoder: it cannot read audio",
+            ExitCode::unsupported);
+      audio_ = std::make_shared<const AudioInput>(AudioInput::from_store(
+          *mmproj_->store, mmproj_->config, mmproj_->audio_features, {}, options_.encoder_numerics));
+    }
     if (!audio_) {
       check(AudioConfig::present(decoder_->model_config().raw),
             model_dir_ + " is a model without audio: it cannot read audio", ExitCode::unsupported);
