@@ -1,7 +1,7 @@
 // Audio encoder benchmark: 10 s and 30 s clips through features + audio tower + embedder.
 //
-//   bench_audio [MODEL_DIR [SECONDS ...] [--exact]]   (defaults: /work/models/audio-random, 10 30;
-//   fast numerics unless --exact)
+//   bench_audio [MODEL_DIR [SECONDS ...] [--exact | --int8]]   (defaults: /work/models/audio-random,
+//   10 30; fast numerics (bf16 GEMM) unless --exact (float32) or --int8 (int8 linears))
 //
 // Prints wall time and process CPU time (all threads): on a shared machine the CPU time
 // shows the work done even when other processes take the cores.
@@ -102,15 +102,19 @@ int main(int argc, char** argv) {
     if (!std::filesystem::exists(dir + "/model.safetensors")) write_random_model(dir);
     // --exact: the float32 reference numerics; default: the fast ones (packed bf16 GEMM).
     std::vector<double> durations;
-    bool exact = false;
+    EncoderNumerics numerics = EncoderNumerics::fast;
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) == "--exact")
-        exact = true;
+        numerics = EncoderNumerics::exact;
+      else if (std::string(argv[i]) == "--int8")
+        numerics = EncoderNumerics::int8;
       else
         durations.push_back(std::stod(argv[i]));
     }
-    const AudioInput in = AudioInput::load(dir, {}, exact ? EncoderNumerics::exact : EncoderNumerics::fast);
-    std::printf("numerics: %s\n", exact ? "exact (float32)" : "fast (bf16 GEMM)");
+    const AudioInput in = AudioInput::load(dir, {}, numerics);
+    std::printf("numerics: %s\n", numerics == EncoderNumerics::exact  ? "exact (float32)"
+                                  : numerics == EncoderNumerics::int8 ? "int8 (int8 linears, bf16 attention)"
+                                                                      : "fast (bf16 GEMM)");
     if (durations.empty()) durations = {10.0, 30.0};
     in.embed_pcm(test_clip(1.0));  // touch the mapped weights once
     for (double seconds : durations) {

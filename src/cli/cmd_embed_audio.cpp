@@ -19,18 +19,22 @@ int run_embed_audio(int argc, char** argv) {
       "the reference accepts) are split into consecutive 30 s pieces, each encoded on its own as its "
       "own audio block; their tokens are written one after another, in order."};
   std::string model, audio, out;
-  bool exact = false, timing = false;
+  bool exact = false, timing = false, int8 = false;
   app.add_option("--model", model, "model folder (config.json, processor_config.json, safetensors)")->required();
   app.add_option("--audio", audio, "audio file")->required();
   app.add_option("--out", out, "output .npy file")->required();
   app.add_flag("--exact", exact,
                "float32 reference numerics (default: bf16 products with float32 sums, several times faster)");
+  app.add_flag("--int8", int8,
+               "int8 linears (AVX512-VNNI; about 2x faster linears than the default, a few times its error)");
   app.add_flag("--timing", timing, "print load and encode times (wall and CPU) to stderr");
   GEMMA4_PARSE(app, argc, argv);
 
   auto start = std::chrono::steady_clock::now();
   const gemma4::AudioInput input = gemma4::AudioInput::load(
-      model, {}, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
+      model, {}, exact  ? gemma4::EncoderNumerics::exact
+      : int8 ? gemma4::EncoderNumerics::int8
+             : gemma4::EncoderNumerics::fast);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
@@ -39,7 +43,7 @@ int run_embed_audio(int argc, char** argv) {
   const double encode_cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   if (timing)
     std::fprintf(stderr, "load %.3f s, decode + features + encode %.3f s (cpu %.3f s, %s)\n", load_s, encode_s,
-                 encode_cpu_s, exact ? "exact" : "fast");
+                 encode_cpu_s, exact ? "exact" : int8 ? "int8" : "fast");
   std::vector<float> all;
   int64_t tokens = 0;
   for (const auto& b : blocks) {

@@ -11,6 +11,7 @@
 #include "base/thread_pool.h"
 #include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
+#include "kernels/vector_ops.h"
 
 namespace gemma4 {
 namespace {
@@ -38,6 +39,15 @@ void rms_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<floa
       for (int64_t i = 0; i < width; ++i) row[i] = row[i] * inv * (g.empty() ? 1.0f : g[i]);
     }
   });
+}
+
+// The same norm on the vectorized kernel (float32 sums) for the fast numerics.
+void norm_rows(EncoderNumerics numerics, float* x, int64_t rows, int64_t width, const std::vector<float>& g,
+               float eps) {
+  if (numerics != EncoderNumerics::exact)
+    kernels::rms_norm_rows(x, g.empty() ? nullptr : g.data(), rows, width, eps, x);
+  else
+    rms_norm_rows(x, rows, width, g, eps);
 }
 
 // LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
@@ -256,12 +266,14 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
   e.output_proj_bias_ = b.vec(c.prefix + "output_proj.bias", {c.output_proj_dims});
   e.embedding_projection_.weight =
       b.matrix(c.embedder_prefix + "embedding_projection.weight", c.text_hidden_size, c.output_proj_dims);
-  if (numerics == EncoderNumerics::fast) {
-    for (ClippedLinear* l : {&e.conv0_, &e.conv1_, &e.input_proj_, &e.output_proj_, &e.embedding_projection_}) l->pack();
+  if (numerics != EncoderNumerics::exact) {
+    // The subsampling convs and the projections at the ends: bf16 even for int8 numerics.
+    for (ClippedLinear* l : {&e.conv0_, &e.conv1_, &e.input_proj_, &e.output_proj_, &e.embedding_projection_})
+      l->pack_bf16();
     for (ConformerLayerWeights& w : e.layers_)
       for (ClippedLinear* l : {&w.ffn1.up, &w.ffn1.down, &w.ffn2.up, &w.ffn2.down, &w.q, &w.k, &w.v, &w.post,
                                &w.linear_start, &w.linear_end})
-        l->pack();
+        l->pack(numerics);
   }
   return e;
 }
@@ -305,15 +317,15 @@ void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>&
   const int64_t d = c.hidden_size;
   std::vector<float> h(x);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(h.data(), T, d, w.pre_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.pre_norm, c.rms_norm_eps);
   h = clipped_linear(w.up, std::move(h), T);
-  if (numerics_ == EncoderNumerics::fast)
+  if (numerics_ != EncoderNumerics::exact)
     kernels::silu(h.data(), static_cast<int64_t>(h.size()));
   else
     for (float& v : h) v = silu(v);
   h = clipped_linear(w.down, std::move(h), T);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(h.data(), T, d, w.post_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.post_norm, c.rms_norm_eps);
   for (size_t i = 0; i < x.size(); ++i) x[i] += c.residual_weight * h[i];
 }
 
@@ -394,10 +406,10 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size, K = c.conv_kernel_size;
   std::vector<float> h(x);
-  rms_norm_rows(h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
   std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
   std::vector<float> glu(static_cast<size_t>(T * d));
-  if (numerics_ == EncoderNumerics::fast)
+  if (numerics_ != EncoderNumerics::exact)
     kernels::glu_sigmoid(gl.data(), T, d, glu.data());
   else
     for (int64_t t = 0; t < T; ++t)
@@ -414,8 +426,8 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
     }
   }
   clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
-  if (numerics_ == EncoderNumerics::fast)
+  norm_rows(numerics_, conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
+  if (numerics_ != EncoderNumerics::exact)
     kernels::silu(conv.data(), static_cast<int64_t>(conv.size()));
   else
     for (float& val : conv) val = silu(val);
@@ -430,10 +442,10 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
 
   std::vector<float> a(x);
   clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
+  norm_rows(numerics_, a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
   a = attention(w, a, T, mask);
   clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
+  norm_rows(numerics_, a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
   for (size_t i = 0; i < x.size(); ++i) x[i] += a[i];
 
   std::vector<float> conv = light_conv(w, x, T);
@@ -441,7 +453,7 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
 
   feed_forward(w.ffn2, x, T);
   clamp_all(x, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(x.data(), T, d, w.norm_out, c.rms_norm_eps);
+  norm_rows(numerics_, x.data(), T, d, w.norm_out, c.rms_norm_eps);
 }
 
 std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* trace) const {
@@ -471,7 +483,7 @@ std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* tr
     valid.insert(valid.end(), y.begin() + t * c.output_proj_dims, y.begin() + (t + 1) * c.output_proj_dims);
     ++n;
   }
-  rms_norm_rows(valid.data(), n, c.output_proj_dims, {}, c.rms_norm_eps);
+  norm_rows(numerics_, valid.data(), n, c.output_proj_dims, {}, c.rms_norm_eps);
   return linear(embedding_projection_, valid, n);
 }
 
