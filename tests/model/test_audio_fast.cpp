@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "model/audio_input.h"
 #include "model/encoder_agreement.h"
+#include "model/golden_util.h"
 #include "test_util.h"
 
 namespace gemma4 {
@@ -38,6 +39,48 @@ void check_fast_audio(const std::string& case_name, const std::string& wav) {
 
 TEST(AudioFast, SpeechWithinBf16Tolerance) { check_fast_audio("audio_speech", "speech.wav"); }
 TEST(AudioFast, ChirpWithinBf16Tolerance) { check_fast_audio("audio_chirp", "chirp.wav"); }
+
+// int8 linears: the same checks as the vision tower's (test_vision_fast.cpp says why the
+// logits-level ones are DISABLED_: int8 does not meet the bf16 run's bounds on the tiny model).
+void check_int8_audio(const std::string& case_name, const std::string& wav, bool judge_logits) {
+  static const AudioInput int8 = AudioInput::load(test::tiny_dir(), {}, EncoderNumerics::int8);
+  static const AudioInput exact = AudioInput::load(test::tiny_dir(), {}, EncoderNumerics::exact);
+  const std::vector<AudioBlock> got = int8.embed_file(test::tiny_dir() + "/" + wav);
+  const std::vector<AudioBlock> reference = exact.embed_file(test::tiny_dir() + "/" + wav);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(reference.size(), 1u);
+  const test::Agreement tokens = test::compare(got[0].soft_tokens, reference[0].soft_tokens);
+  EXPECT_GT(tokens.max_abs, 0.f);  // the int8 path is really in use
+  EXPECT_GT(tokens.cosine, 0.999);
+  std::printf("%s int8 soft tokens vs float32: max |diff| %.4g, cosine %.7f\n", case_name.c_str(), tokens.max_abs,
+              tokens.cosine);
+  if (!judge_logits) return;
+
+  const TensorStore goldens = TensorStore::open(test::tiny_dir() + "/goldens_audio.safetensors");
+  const std::vector<int64_t> ids = to_i64(goldens.require(case_name + ".input_ids"));
+  auto decoder = test::tiny_decoder();
+  const std::vector<PlacedSoftToken> placed = place_audio_blocks(
+      ids, decoder->model_config().audio_token_id, got, decoder->model_config().text.hidden_size);
+  KVCache cache = decoder->new_cache();
+  Chunk chunk{&cache, ids, {}};
+  for (const PlacedSoftToken& p : placed) chunk.soft_tokens.push_back({p.index, p.row});
+  const std::vector<float> logits = decoder->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
+  const std::vector<float> golden = to_f32(goldens.require(case_name + ".logits"));
+  ASSERT_EQ(logits.size(), golden.size());
+  const test::Agreement vs_golden = test::compare(logits, golden);
+  const double agreement = test::argmax_agreement(logits, golden, static_cast<int64_t>(golden.size() / ids.size()));
+  const test::LogitsBound bound = test::bf16_logits_bound(case_name);
+  std::printf("%s int8 logits vs golden: max |diff| %.4g (bf16 run %.4g), argmax agreement %.4f (bf16 run %.4f)\n",
+              case_name.c_str(), vs_golden.max_abs, bound.max_abs, agreement, bound.argmax_agreement);
+  EXPECT_LE(vs_golden.max_abs, bound.max_abs);
+  EXPECT_GE(agreement, bound.argmax_agreement);
+}
+
+TEST(AudioInt8, SpeechSoftTokensCloseToFloat32) { check_int8_audio("audio_speech", "speech.wav", false); }
+TEST(AudioInt8, ChirpSoftTokensCloseToFloat32) { check_int8_audio("audio_chirp", "chirp.wav", false); }
+// Known to fail: logits max |diff| 12.1 vs 7.3, argmax 0.67 vs 0.78 (audio_speech).
+TEST(AudioInt8, DISABLED_SpeechLogitsWithinBf16Run) { check_int8_audio("audio_speech", "speech.wav", true); }
+TEST(AudioInt8, DISABLED_ChirpLogitsWithinBf16Run) { check_int8_audio("audio_chirp", "chirp.wav", true); }
 
 // The CLI's default is the fast path; --exact is the float32 reference (golden to 1e-4).
 TEST(AudioFast, EmbedAudioDefaultIsFast) {

@@ -9,7 +9,9 @@
 #include "io/safetensors.h"
 #include "media/image.h"
 #include "model/encoder_agreement.h"
+#include "model/golden_util.h"
 #include "model/vision.h"
+#include "model/vision_prompt.h"
 #include "test_util.h"
 
 namespace gemma4 {
@@ -42,6 +44,55 @@ void check_fast_image(const std::string& case_name, const std::string& png) {
 
 TEST(VisionFast, ImageAWithinBf16Tolerance) { check_fast_image("image_a", "image_a.png"); }
 TEST(VisionFast, ImageBWithinBf16Tolerance) { check_fast_image("image_b", "image_b.png"); }
+
+// int8 linears (EncoderNumerics::int8) round activations and weights to 8 bits per row, a few
+// times coarser than bf16, so their soft tokens are further from float32 than the bf16 bound
+// allows (measured: max |diff| ~0.05, cosine ~0.9999, printed below). The manifest judges
+// reduced-precision engines on the whole model's logits: within what a bf16 transformers run
+// gives, in max |diff| and argmax agreement. int8 does NOT meet that on the tiny model (its
+// random decoder amplifies the soft tokens' error), so those checks are DISABLED_ tests that
+// document the gap (run with --gtest_also_run_disabled_tests) and int8 stays opt-in (--int8).
+// What always runs: the int8 path is in use, and its soft tokens keep cosine > 0.999 with
+// float32, a sanity bound (a wrong scale, clamp or layout gives far less), not an accuracy claim.
+void check_int8_image(const std::string& case_name, const std::string& png, bool judge_logits) {
+  static const VisionModel int8 = VisionModel::load_folder(test::tiny_dir(), EncoderNumerics::int8);
+  static const VisionModel exact = VisionModel::load_folder(test::tiny_dir(), EncoderNumerics::exact);
+  const ImageProcessorConfig processor = ImageProcessorConfig::load(test::tiny_dir());
+  const ImagePatches patches = preprocess_image(load_image(test::tiny_dir() + "/" + png), processor);
+  const std::vector<float> soft = int8.embed(patches), reference = exact.embed(patches);
+  const Agreement tokens = compare(soft, reference);
+  EXPECT_GT(tokens.max_abs, 0.f);  // the int8 path is really in use
+  EXPECT_GT(tokens.cosine, 0.999);
+  std::printf("%s int8 soft tokens vs float32: max |diff| %.4g, cosine %.7f\n", case_name.c_str(), tokens.max_abs,
+              tokens.cosine);
+  if (!judge_logits) return;
+
+  const TensorStore goldens = TensorStore::open(test::tiny_dir() + "/goldens_image.safetensors");
+  const std::vector<int64_t> ids = to_i64(goldens.require(case_name + ".input_ids"));
+  auto decoder = test::tiny_decoder();
+  const int64_t hidden = int8.config().text_hidden_size, count = static_cast<int64_t>(soft.size()) / hidden;
+  const std::vector<int64_t> positions =
+      image_token_positions(ids, decoder->model_config().image_token_id, std::vector<int64_t>{count});
+  KVCache cache = decoder->new_cache();
+  Chunk chunk{&cache, ids, {}};
+  for (int64_t t = 0; t < count; ++t) chunk.soft_tokens.push_back({positions[t], &soft[t * hidden]});
+  const std::vector<float> logits = decoder->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
+  const std::vector<float> golden = to_f32(goldens.require(case_name + ".logits"));
+  ASSERT_EQ(logits.size(), golden.size());
+  const Agreement vs_golden = compare(logits, golden);
+  const double agreement = test::argmax_agreement(logits, golden, static_cast<int64_t>(golden.size() / ids.size()));
+  const test::LogitsBound bound = test::bf16_logits_bound(case_name);
+  std::printf("%s int8 logits vs golden: max |diff| %.4g (bf16 run %.4g), argmax agreement %.4f (bf16 run %.4f)\n",
+              case_name.c_str(), vs_golden.max_abs, bound.max_abs, agreement, bound.argmax_agreement);
+  EXPECT_LE(vs_golden.max_abs, bound.max_abs);
+  EXPECT_GE(agreement, bound.argmax_agreement);
+}
+
+TEST(VisionInt8, ImageASoftTokensCloseToFloat32) { check_int8_image("image_a", "image_a.png", false); }
+TEST(VisionInt8, ImageBSoftTokensCloseToFloat32) { check_int8_image("image_b", "image_b.png", false); }
+// Known to fail (see above): logits max |diff| 6.99 vs 5.92, argmax 0.79 vs 0.85 (image_a).
+TEST(VisionInt8, DISABLED_ImageALogitsWithinBf16Run) { check_int8_image("image_a", "image_a.png", true); }
+TEST(VisionInt8, DISABLED_ImageBLogitsWithinBf16Run) { check_int8_image("image_b", "image_b.png", true); }
 
 // The CLI's default is the fast path; --exact is the float32 reference (golden to 1e-4).
 TEST(VisionFast, EmbedImageDefaultIsFast) {
