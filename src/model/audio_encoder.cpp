@@ -365,38 +365,41 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
   const std::vector<float> rel_k = linear(w.relative_k, sinusoids, n_rel);  // row r: δ = max_past − r
 
   std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
-  std::vector<float> logits(static_cast<size_t>(n_rel));
   const float cap = c.attention_logit_cap;
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t h = 0; h < H; ++h) {
-      const float* qt = q.data() + t * d + h * D;
-      float max_logit = -std::numeric_limits<float>::infinity();
-      for (int64_t r = 0; r < n_rel; ++r) {
-        const int64_t s = t - (max_past - r);
-        logits[r] = -std::numeric_limits<float>::infinity();
-        if (s < 0 || s >= T || !mask[s]) continue;
-        const float* ks = k.data() + s * d + h * D;
-        const float* rk = rel_k.data() + r * d + h * D;
-        float z = 0.0f;
-        for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
-        logits[r] = cap * std::tanh(z / cap);
-        max_logit = std::max(max_logit, logits[r]);
-      }
-      if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
-      float sum = 0.0f;
-      for (float& z : logits) {
-        z = std::exp(z - max_logit);
-        sum += z;
-      }
-      float* o = out.data() + t * d + h * D;
-      for (int64_t r = 0; r < n_rel; ++r) {
-        if (logits[r] == 0.0f) continue;
-        const float p = logits[r] / sum;
-        const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
-        for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+  // Queries are independent (each writes its own output row): spread over the pool.
+  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> logits(static_cast<size_t>(n_rel));
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t h = 0; h < H; ++h) {
+        const float* qt = q.data() + t * d + h * D;
+        float max_logit = -std::numeric_limits<float>::infinity();
+        for (int64_t r = 0; r < n_rel; ++r) {
+          const int64_t s = t - (max_past - r);
+          logits[r] = -std::numeric_limits<float>::infinity();
+          if (s < 0 || s >= T || !mask[s]) continue;
+          const float* ks = k.data() + s * d + h * D;
+          const float* rk = rel_k.data() + r * d + h * D;
+          float z = 0.0f;
+          for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
+          logits[r] = cap * std::tanh(z / cap);
+          max_logit = std::max(max_logit, logits[r]);
+        }
+        if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
+        float sum = 0.0f;
+        for (float& z : logits) {
+          z = std::exp(z - max_logit);
+          sum += z;
+        }
+        float* o = out.data() + t * d + h * D;
+        for (int64_t r = 0; r < n_rel; ++r) {
+          if (logits[r] == 0.0f) continue;
+          const float p = logits[r] / sum;
+          const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
+          for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+        }
       }
     }
-  }
+  });
   return clipped_linear(w.post, std::move(out), T);
 }
 
@@ -415,16 +418,18 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
   std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t i = 0; i < d; ++i) {
-      float acc = 0.0f;
-      for (int64_t j = 0; j < K; ++j) {
-        const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
-        if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
+  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t i = 0; i < d; ++i) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < K; ++j) {
+          const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
+          if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
+        }
+        conv[t * d + i] = acc;
       }
-      conv[t * d + i] = acc;
     }
-  }
+  });
   clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
   norm_rows(numerics_, conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
   if (numerics_ != EncoderNumerics::exact)
