@@ -1,6 +1,6 @@
 // Audio encoder benchmark: 10 s and 30 s clips through features + audio tower + embedder.
 //
-//   bench_audio [MODEL_DIR [SECONDS ...] [--exact | --int8]]   (defaults: /work/models/audio-random,
+//   bench_audio [MODEL_DIR [SECONDS ...] [--exact | --int8] [--threads N]]   (defaults: /work/models/audio-random,
 //   10 30; fast numerics (bf16 GEMM) unless --exact (float32) or --int8 (int8 linears))
 //
 // Prints wall time and process CPU time (all threads): on a shared machine the CPU time
@@ -11,6 +11,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "media/audio_features.h"
 #include "model/audio_input.h"
 #include "model/published_configs.h"
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
         numerics = EncoderNumerics::exact;
       else if (std::string(argv[i]) == "--int8")
         numerics = EncoderNumerics::int8;
+      else if (std::string(argv[i]) == "--threads" && i + 1 < argc)
+        set_num_threads(std::atoi(argv[++i]));
       else
         durations.push_back(std::stod(argv[i]));
     }
@@ -115,6 +119,7 @@ int main(int argc, char** argv) {
     std::printf("numerics: %s\n", numerics == EncoderNumerics::exact  ? "exact (float32)"
                                   : numerics == EncoderNumerics::int8 ? "int8 (int8 linears, bf16 attention)"
                                                                       : "fast (bf16 GEMM)");
+    std::printf("threads: %d\n", num_threads());
     if (durations.empty()) durations = {10.0, 30.0};
     in.embed_pcm(test_clip(1.0));  // touch the mapped weights once
     for (double seconds : durations) {
