@@ -12,6 +12,7 @@
 # MODEL_DIR defaults to /work/models/e2b-random if it holds vision tensors, else
 # /work/models/vision-random (written by bench/make_random_vision.py when missing).
 # Work at budget 280: N = 2394 patches, ~723 GFLOP of linears + ~282 GFLOP of attention.
+# When the machine is shared, compare the "cpu" seconds of runs made one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${GEMMA4_BIN:-build/gemma4}

@@ -1,5 +1,5 @@
 // Audio encoder forward pass in plain C++; every linear goes through kernels::matmul (exact
-// numerics) or the packed bf16 kernels::gemm (fast numerics, model/clipped_linear.h).
+// numerics) or the packed bf16 / int8 GEMMs (fast / int8 numerics, model/clipped_linear.h).
 // Follows ../shared/spec/audio.md §4 block by block.
 #include "model/audio_encoder.h"
 
@@ -41,7 +41,7 @@ void rms_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<floa
   });
 }
 
-// The same norm on the vectorized kernel (float32 sums) for the fast numerics.
+// The same norm on the vectorized kernel (float32 sums) for the fast and int8 numerics.
 void norm_rows(EncoderNumerics numerics, float* x, int64_t rows, int64_t width, const std::vector<float>& g,
                float eps) {
   if (numerics != EncoderNumerics::exact)

@@ -1,7 +1,7 @@
 // A linear layer whose input and output are clamped to bounds stored in the checkpoint
 // (Gemma 4's vision and audio towers), with an optional packed copy of its weight for the
-// int8 (VNNI) or bf16 GEMM. One definition for both towers: two different structs of the same name in one
-// namespace would break the one-definition rule.
+// int8 (VNNI) or bf16 GEMM. One definition for both towers: two different structs of the same
+// name in one namespace would break the one-definition rule.
 #pragma once
 #include <limits>
 #include <vector>
