@@ -366,6 +366,7 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
 
   std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
   const float cap = c.attention_logit_cap;
+  const bool fast = numerics_ != EncoderNumerics::exact;
   // Queries are independent (each writes its own output row): spread over the pool.
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> logits(static_cast<size_t>(n_rel));
@@ -380,7 +381,10 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
           const float* ks = k.data() + s * d + h * D;
           const float* rk = rel_k.data() + r * d + h * D;
           float z = 0.0f;
-          for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
+          if (fast)  // q·(k + r) as two vectorized dots: the same sum in another order
+            z = kernels::dot(qt, ks, D) + kernels::dot(qt, rk, D);
+          else
+            for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
           logits[r] = cap * std::tanh(z / cap);
           max_logit = std::max(max_logit, logits[r]);
         }
@@ -395,7 +399,10 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
           if (logits[r] == 0.0f) continue;
           const float p = logits[r] / sum;
           const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
-          for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+          if (fast)
+            kernels::axpy(p, vs, o, D);
+          else
+            for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
         }
       }
     }
