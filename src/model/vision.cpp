@@ -74,7 +74,9 @@ ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, i
 
 // x * (mean(x²) + eps)^-½ * w over each row of `width` values; no weight when w is null.
 // Rows are independent, so they are spread over the thread pool (same numbers either way).
-void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps) {
+// vectorized: the kernel (float32 sums) for the fast and int8 numerics.
+void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps, bool vectorized) {
+  if (vectorized) return kernels::rms_norm_rows(x, w, rows, width, eps, x);
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* row = x + r * width;
@@ -86,9 +88,11 @@ void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps
   });
 }
 
-std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps) {
+std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps,
+                            bool vectorized) {
   std::vector<float> y = x;
-  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps);
+  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps,
+                vectorized);
   return y;
 }
 
@@ -257,8 +261,7 @@ std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* 
   std::vector<float> h = embed_patches(patches);
   if (trace) trace->patch_embeddings = h;
   const RopeTable rope = rope_table(patches);
-  Scratch scratch;
-  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, rope, h, scratch);
+  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, rope, h);
   if (trace) trace->encoder_output = h;
   std::vector<float> pooled = pool(patches, h);
   if (trace) trace->pooled = pooled;
@@ -300,87 +303,68 @@ VisionModel::RopeTable VisionModel::rope_table(const ImagePatches& patches) cons
   return t;
 }
 
-void VisionModel::norm_rows(float* x, int64_t rows, int width, const float* w) const {
-  if (numerics_ != EncoderNumerics::exact)
-    kernels::rms_norm_rows(x, w, rows, width, config_.rms_norm_eps, x);
-  else
-    rms_norm_rows(x, rows, width, w, config_.rms_norm_eps);
-}
-
 void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                                std::vector<float>& h, Scratch& s) const {
+                                std::vector<float>& h) const {
   const int D = config_.hidden_size;
-  const int64_t N = patches.num_patches;
-  // h += norm(block(norm(x))), for the attention block and then the MLP block.
-  const auto add_normed = [&](const std::vector<float>& norm) {
-    norm_rows(s.block_out.data(), N, D, norm.data());
-    for (size_t i = 0; i < h.size(); ++i) h[i] += s.block_out[i];
-  };
-  const auto normed_input = [&](const std::vector<float>& norm) {
-    s.x.assign(h.begin(), h.end());
-    norm_rows(s.x.data(), N, D, norm.data());
-  };
-  normed_input(layer.input_norm);
-  attention(layer, patches, rope, s);
-  add_normed(layer.post_attention_norm);
-  normed_input(layer.pre_feedforward_norm);
-  mlp(layer, s);
-  add_normed(layer.post_feedforward_norm);
+  const double eps = config_.rms_norm_eps;
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps, fast));
+  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps, fast);
+  for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
+  std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps, fast));
+  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps, fast);
+  for (size_t i = 0; i < h.size(); ++i) h[i] += m[i];
 }
 
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
 // 2-D RoPE on q and k, softmax(q·kᵀ) with scale 1 (the norms already fix the magnitude).
-void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                            Scratch& s) const {
+std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches,
+                                          const RopeTable& rope, const std::vector<float>& x) const {
   const VisionConfig& c = config_;
   const int64_t N = patches.num_patches;
   const int hd = c.head_dim;
-  const int64_t q_width = int64_t{c.num_heads} * hd, kv_width = int64_t{c.num_kv_heads} * hd;
-  s.q.resize(static_cast<size_t>(N * q_width));
-  s.k.resize(static_cast<size_t>(N * kv_width));
-  s.v.resize(s.k.size());
-  apply(layer.q, s.x.data(), N, s.q.data());
-  apply(layer.k, s.x.data(), N, s.k.data());
-  apply(layer.v, s.x.data(), N, s.v.data());
-  norm_rows(s.q.data(), N * c.num_heads, hd, layer.q_norm.data());
-  norm_rows(s.k.data(), N * c.num_kv_heads, hd, layer.k_norm.data());
-  norm_rows(s.v.data(), N * c.num_kv_heads, hd, nullptr);
+  std::vector<float> q = apply(layer.q, x, N);
+  std::vector<float> k = apply(layer.k, x, N);
+  std::vector<float> v = apply(layer.v, x, N);
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
+  rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps, fast);
+  rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps, fast);
   const int rope_stride = hd / 2;  // 2 axes × hd/4 pairs per patch
   parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       const float* cos = &rope.cos[n * rope_stride];
       const float* sin = &rope.sin[n * rope_stride];
-      for (int head = 0; head < c.num_heads; ++head) rope_2d(&s.q[(n * c.num_heads + head) * hd], hd, cos, sin);
-      for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&s.k[(n * c.num_kv_heads + head) * hd], hd, cos, sin);
+      for (int head = 0; head < c.num_heads; ++head) rope_2d(&q[(n * c.num_heads + head) * hd], hd, cos, sin);
+      for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&k[(n * c.num_kv_heads + head) * hd], hd, cos, sin);
     }
   });
-  s.heads.resize(static_cast<size_t>(N * q_width));
-  s.block_out.resize(static_cast<size_t>(N * c.hidden_size));
 
-  if (numerics_ != EncoderNumerics::exact) {
+  if (fast) {
     kernels::LongAttentionShape shape;
     shape.queries = shape.keys = N;
     shape.heads = c.num_heads;
     shape.kv_heads = c.num_kv_heads;
     shape.head_dim = hd;
-    shape.q_stride = shape.out_stride = q_width;
-    shape.kv_stride = kv_width;
+    shape.q_stride = shape.out_stride = int64_t{c.num_heads} * hd;
+    shape.kv_stride = int64_t{c.num_kv_heads} * hd;
     shape.scale = 1.f;
-    kernels::attention_bidirectional(shape, s.q.data(), s.k.data(), s.v.data(), nullptr, s.heads.data());
-    apply(layer.o, s.heads.data(), N, s.block_out.data());
-    return;
+    std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
+    kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, out.data());
+    return apply(layer.o, out, N);
   }
 
   // Per head, in blocks of queries so the score matrix stays small: S = Q·Kᵀ, P = softmax(S),
   // O = P·V. Both products go through the matmul kernel, with K and Vᵀ as the "weights".
   constexpr int64_t kQueryBlock = 256;
+  std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
   std::vector<float> scores(static_cast<size_t>(std::min(N, kQueryBlock) * N));
   std::vector<float> head_out(static_cast<size_t>(std::min(N, kQueryBlock) * hd));
   const int group = c.num_heads / c.num_kv_heads;
   for (int head = 0; head < c.num_heads; ++head) {
-    const std::vector<float> qh = gather_head(s.q, N, c.num_heads, hd, head);
-    const std::vector<float> kh = gather_head(s.k, N, c.num_kv_heads, hd, head / group);
-    const std::vector<float> vh = gather_head(s.v, N, c.num_kv_heads, hd, head / group);
+    const std::vector<float> qh = gather_head(q, N, c.num_heads, hd, head);
+    const std::vector<float> kh = gather_head(k, N, c.num_kv_heads, hd, head / group);
+    const std::vector<float> vh = gather_head(v, N, c.num_kv_heads, hd, head / group);
     std::vector<float> vh_t(vh.size());
     for (int64_t t = 0; t < N; ++t)
       for (int d = 0; d < hd; ++d) vh_t[d * N + t] = vh[t * hd + d];
@@ -391,26 +375,22 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
       for (int64_t r = 0; r < rows; ++r) kernels::softmax_inplace(&scores[r * N], N);
       kernels::matmul(v_transposed, scores.data(), rows, head_out.data());
       for (int64_t r = 0; r < rows; ++r)
-        std::copy_n(&head_out[r * hd], hd, &s.heads[((q0 + r) * c.num_heads + head) * hd]);
+        std::copy_n(&head_out[r * hd], hd, &out[((q0 + r) * c.num_heads + head) * hd]);
     }
   }
-  apply(layer.o, s.heads.data(), N, s.block_out.data());
+  return apply(layer.o, out, N);
 }
 
 // GeGLU: down(gelu_tanh(gate(x)) * up(x)).
-void VisionModel::mlp(const VisionLayer& layer, Scratch& s) const {
-  const int64_t N = static_cast<int64_t>(s.x.size()) / config_.hidden_size;
-  const int64_t F = config_.intermediate_size;
-  s.gate.resize(static_cast<size_t>(N * F));
-  s.up.resize(s.gate.size());
-  apply(layer.gate, s.x.data(), N, s.gate.data());
-  apply(layer.up, s.x.data(), N, s.up.data());
+std::vector<float> VisionModel::mlp(const VisionLayer& layer, const std::vector<float>& x) const {
+  const int64_t N = static_cast<int64_t>(x.size()) / config_.hidden_size;
+  std::vector<float> gate = apply(layer.gate, x, N);
+  const std::vector<float> up = apply(layer.up, x, N);
   if (numerics_ != EncoderNumerics::exact)
-    kernels::gelu_tanh_mul(s.gate.data(), s.up.data(), static_cast<int64_t>(s.gate.size()));
+    kernels::gelu_tanh_mul(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
   else
-    for (size_t i = 0; i < s.gate.size(); ++i) s.gate[i] = gelu_tanh(s.gate[i]) * s.up[i];
-  s.block_out.resize(static_cast<size_t>(N * config_.hidden_size));
-  apply(layer.down, s.gate.data(), N, s.block_out.data());
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+  return apply(layer.down, gate, N);
 }
 
 // k×k average pooling of the patch grid (row-major output, x fastest), then ×sqrt(hidden).
@@ -437,7 +417,7 @@ std::vector<float> VisionModel::pool(const ImagePatches& patches, const std::vec
 // The multimodal embedder: scale-free RMSNorm, then the projection into the text width.
 std::vector<float> VisionModel::project(const std::vector<float>& pooled) const {
   const int D = config_.hidden_size;
-  const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps);
+  const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps, numerics_ != EncoderNumerics::exact);
   const int64_t T = static_cast<int64_t>(pooled.size()) / D;
   std::vector<float> out(static_cast<size_t>(T * config_.text_hidden_size));
   apply_unclipped(embedding_projection_, normed.data(), T, out.data());

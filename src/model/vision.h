@@ -71,23 +71,11 @@ class VisionModel {
     std::vector<float> cos, sin;
   };
   RopeTable rope_table(const ImagePatches& patches) const;
-  // Activations of one embed() call, reused by every layer: allocating them per layer (about
-  // 100 MB at 2500 patches) cost page faults and zeroing worth a tenth of the encode time.
-  struct Scratch {
-    std::vector<float> x;          // [N, hidden]: the normed input of a block
-    std::vector<float> q, k, v;    // [N, heads · head_dim]
-    std::vector<float> heads;      // [N, heads · head_dim]: attention output before o_proj
-    std::vector<float> block_out;  // [N, hidden]: a block's output before its post-norm
-    std::vector<float> gate, up;   // [N, intermediate]
-  };
   void encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                     std::vector<float>& h, Scratch& s) const;
-  // s.x -> s.block_out
-  void attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope, Scratch& s) const;
-  void mlp(const VisionLayer& layer, Scratch& s) const;
-  // RMSNorm of rows of `width` values (w: null or [width]), in place: the float32 reference or
-  // the vectorized kernel, by numerics_.
-  void norm_rows(float* x, int64_t rows, int width, const float* w) const;
+                     std::vector<float>& h) const;
+  std::vector<float> attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
+                               const std::vector<float>& x) const;
+  std::vector<float> mlp(const VisionLayer& layer, const std::vector<float>& x) const;
   std::vector<float> pool(const ImagePatches& patches, const std::vector<float>& h) const;
   std::vector<float> project(const std::vector<float>& pooled) const;
 
