@@ -1,7 +1,7 @@
 // Audio encoder benchmark: 10 s and 30 s clips through features + audio tower + embedder.
 //
-//   bench_audio [MODEL_DIR [SECONDS ...] [--exact]]   (defaults: /work/models/audio-random, 10 30;
-//   fast numerics unless --exact)
+//   bench_audio [MODEL_DIR [SECONDS ...] [--exact | --int8] [--threads N]]   (defaults: /work/models/audio-random,
+//   10 30; fast numerics (bf16 GEMM) unless --exact (float32) or --int8 (int8 linears))
 //
 // Prints wall time and process CPU time (all threads): on a shared machine the CPU time
 // shows the work done even when other processes take the cores.
@@ -11,6 +11,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "media/audio_features.h"
 #include "model/audio_input.h"
 #include "model/published_configs.h"
@@ -102,15 +104,22 @@ int main(int argc, char** argv) {
     if (!std::filesystem::exists(dir + "/model.safetensors")) write_random_model(dir);
     // --exact: the float32 reference numerics; default: the fast ones (packed bf16 GEMM).
     std::vector<double> durations;
-    bool exact = false;
+    EncoderNumerics numerics = EncoderNumerics::fast;
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) == "--exact")
-        exact = true;
+        numerics = EncoderNumerics::exact;
+      else if (std::string(argv[i]) == "--int8")
+        numerics = EncoderNumerics::int8;
+      else if (std::string(argv[i]) == "--threads" && i + 1 < argc)
+        set_num_threads(std::atoi(argv[++i]));
       else
         durations.push_back(std::stod(argv[i]));
     }
-    const AudioInput in = AudioInput::load(dir, {}, exact ? EncoderNumerics::exact : EncoderNumerics::fast);
-    std::printf("numerics: %s\n", exact ? "exact (float32)" : "fast (bf16 GEMM)");
+    const AudioInput in = AudioInput::load(dir, {}, numerics);
+    std::printf("numerics: %s\n", numerics == EncoderNumerics::exact  ? "exact (float32)"
+                                  : numerics == EncoderNumerics::int8 ? "int8 (int8 linears, bf16 attention)"
+                                                                      : "fast (bf16 GEMM)");
+    std::printf("threads: %d\n", num_threads());
     if (durations.empty()) durations = {10.0, 30.0};
     in.embed_pcm(test_clip(1.0));  // touch the mapped weights once
     for (double seconds : durations) {

@@ -1,4 +1,4 @@
-// Packed bf16 GEMM and long attention: GFLOP/s at encoder shapes (vision tower of E2B at a
+// Packed bf16 and int8 GEMMs and long attention: GFLOP/s at encoder shapes (vision tower of E2B at a
 // 280-token image: N = 2520 patches, hidden 768, MLP 3072, 12 heads of 64).
 //
 //   build/bench_gemm [N] [threads] [compare with kernels::matmul: 0|1]
@@ -12,6 +12,7 @@
 #include "base/thread_pool.h"
 #include "kernels/attention_long.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
 #include "kernels/peak.h"
@@ -61,6 +62,12 @@ int main(int argc, char** argv) {
     kernels::PackedBf16 packed;
     kernels::pack_bf16(w.data(), s.rows, s.cols, s.cols, packed);
     report(s.label, 2.0 * n * s.rows * s.cols, [&] { kernels::gemm(packed, x.data(), n, y.data()); });
+    const kernels::PackedInt8 packed_int8 = [&] {
+      kernels::PackedInt8 p;
+      kernels::pack_int8(w.data(), s.rows, s.cols, s.cols, p);
+      return p;
+    }();
+    report("  int8 (VNNI)", 2.0 * n * s.rows * s.cols, [&] { kernels::gemm_int8(packed_int8, x.data(), n, y.data()); });
     if (compare) {  // the same product through kernels::matmul's bf16 fast mode, for the ratio
       std::vector<uint16_t> w_bf16(w.size());
       for (size_t i = 0; i < w.size(); ++i) w_bf16[i] = f32_to_bf16(w[i]);

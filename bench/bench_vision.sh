@@ -4,13 +4,15 @@
 #
 #   bash bench/bench_vision.sh [MODEL_DIR] [BUDGET]
 #
-# The default numerics are the fast ones (packed bf16 GEMM); EXACT=1 also times the float32
+# The default numerics are the fast ones (packed bf16 GEMM), then the int8 ones (--int8: int8
+# linears on AVX512-VNNI) in the same run; EXACT=1 also times the float32
 # reference (--exact, several times slower) in the same run, for the ratio. The encode line
 # reports wall and CPU seconds (CPU time stays meaningful when the machine is shared).
 #
 # MODEL_DIR defaults to /work/models/e2b-random if it holds vision tensors, else
 # /work/models/vision-random (written by bench/make_random_vision.py when missing).
 # Work at budget 280: N = 2394 patches, ~723 GFLOP of linears + ~282 GFLOP of attention.
+# When the machine is shared, compare the "cpu" seconds of runs made one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${GEMMA4_BIN:-build/gemma4}
@@ -32,6 +34,8 @@ trap 'rm -f "$OUT"' EXIT
 echo "model: $MODEL  budget: $BUDGET  photo: $PHOTO"
 /usr/bin/time -f "wall %e s, cpu %U+%S s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
   --image-tokens "$BUDGET" --out "$OUT" --timing
+/usr/bin/time -f "wall %e s, cpu %U+%S s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
+  --image-tokens "$BUDGET" --out "$OUT" --timing --int8
 if [[ ${EXACT:-0} == 1 ]]; then
   /usr/bin/time -f "wall %e s, cpu %U+%S s, max RSS %M KB" "$BIN" embed-image --model "$MODEL" --image "$PHOTO" \
     --image-tokens "$BUDGET" --out "$OUT" --timing --exact

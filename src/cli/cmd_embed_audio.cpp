@@ -20,7 +20,7 @@ int run_embed_audio(int argc, char** argv) {
       "the reference accepts) are split into consecutive 30 s pieces, each encoded on its own as its "
       "own audio block; their tokens are written one after another, in order."};
   std::string model, audio, out;
-  bool exact = false, timing = false;
+  bool exact = false, timing = false, int8 = false;
   std::string mmproj;
   app.add_option("--model", model, "model folder (config.json, processor_config.json, safetensors) or .gguf file")
       ->required();
@@ -29,12 +29,15 @@ int run_embed_audio(int argc, char** argv) {
   app.add_option("--out", out, "output .npy file")->required();
   app.add_flag("--exact", exact,
                "float32 reference numerics (default: bf16 products with float32 sums, several times faster)");
+  app.add_flag("--int8", int8,
+               "int8 linears (AVX512-VNNI; about 2x faster linears than the default, a few times its error)");
   app.add_flag("--timing", timing, "print load and encode times (wall and CPU) to stderr");
   GEMMA4_PARSE(app, argc, argv);
 
   auto start = std::chrono::steady_clock::now();
   const gemma4::AudioInput input = gemma4::cli::load_audio_tower(
-      model, mmproj, exact ? gemma4::EncoderNumerics::exact : gemma4::EncoderNumerics::fast);
+      model, mmproj,
+      exact ? gemma4::EncoderNumerics::exact : int8 ? gemma4::EncoderNumerics::int8 : gemma4::EncoderNumerics::fast);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
@@ -43,7 +46,7 @@ int run_embed_audio(int argc, char** argv) {
   const double encode_cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   if (timing)
     std::fprintf(stderr, "load %.3f s, decode + features + encode %.3f s (cpu %.3f s, %s)\n", load_s, encode_s,
-                 encode_cpu_s, exact ? "exact" : "fast");
+                 encode_cpu_s, exact ? "exact" : int8 ? "int8" : "fast");
   std::vector<float> all;
   int64_t tokens = 0;
   for (const auto& b : blocks) {

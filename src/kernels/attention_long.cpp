@@ -14,14 +14,17 @@
 namespace gemma4::kernels {
 namespace detail {
 void softmax_row_avx512(float* s, int64_t cols, float scale);
+float exp_row_avx512(float* s, int64_t cols, float scale);
 }  // namespace detail
 
 namespace {
 
-// Queries per task: a block's scores (rows × n_kv floats: 32 × 2500 × 4 B ≈ 320 KB) stay in L2.
-constexpr int64_t kQueryBlock = 32;
+// Queries per task: a multiple of the GEMM's 12-row register tile (32 left an 8-row tile per
+// block, ~6% of a vision encode), and small enough that a block's scores (36 × 2500 × 4 B ≈
+// 360 KB), their bf16 copy and the head's packed K stay in L2.
+constexpr int64_t kQueryBlock = 36;
 
-void softmax_row_scalar(float* s, int64_t cols, float scale) {
+float exp_row_scalar(float* s, int64_t cols, float scale) {
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < cols; ++j) max = std::max(max, s[j] * scale);
   double sum = 0;
@@ -29,8 +32,36 @@ void softmax_row_scalar(float* s, int64_t cols, float scale) {
     s[j] = std::exp(s[j] * scale - max);
     sum += s[j];
   }
-  const float inv = static_cast<float>(1.0 / sum);
+  return static_cast<float>(sum);
+}
+
+void softmax_row_scalar(float* s, int64_t cols, float scale) {
+  const float inv = 1.f / exp_row_scalar(s, cols, scale);
   for (int64_t j = 0; j < cols; ++j) s[j] *= inv;
+}
+
+// Like softmax_rows, but leaves each row unnormalized (exp(scale · s − max), masked columns 0)
+// and returns 1 / its sum in inv_sum[r] (0 for a row without valid columns): attention divides
+// the few outputs of P·V instead of the many probabilities.
+void exp_rows(float* s, int64_t rows, int64_t cols, int64_t stride, float scale, const uint8_t* key_valid,
+              float* inv_sum) {
+  const bool any_valid = !key_valid || std::any_of(key_valid, key_valid + cols, [](uint8_t f) { return f != 0; });
+  const auto row_fn = active_isa() == Isa::avx512 ? detail::exp_row_avx512 : exp_row_scalar;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * stride;
+    if (!any_valid) {
+      std::fill_n(row, cols, 0.f);
+      inv_sum[r] = 0.f;
+      continue;
+    }
+    if (key_valid)
+      for (int64_t j = 0; j < cols; ++j)
+        if (!key_valid[j]) row[j] = -std::numeric_limits<float>::infinity();
+    inv_sum[r] = 1.f / row_fn(row, cols, scale);
+    if (key_valid)
+      for (int64_t j = 0; j < cols; ++j)
+        if (!key_valid[j]) row[j] = 0.f;
+  }
 }
 
 void check_shape(const LongAttentionShape& a) {
@@ -82,11 +113,15 @@ void attention_bidirectional(const LongAttentionShape& a, const float* q, const 
   parallel_for(a.heads * blocks, [&](int64_t task) {
     const int h = static_cast<int>(task / blocks);
     const int64_t q0 = (task % blocks) * kQueryBlock, rows = std::min(kQueryBlock, a.queries - q0);
-    thread_local std::vector<float> scores;
+    thread_local std::vector<float> scores, inv_sum;
     scores.resize(static_cast<size_t>(rows * a.keys));
+    inv_sum.resize(static_cast<size_t>(rows));
     gemm_serial(k_packed[h / group], q + q0 * a.q_stride + h * hd, a.q_stride, rows, scores.data(), a.keys);
-    softmax_rows(scores.data(), rows, a.keys, a.keys, a.scale, key_valid);
-    gemm_serial(v_packed[h / group], scores.data(), a.keys, rows, out + q0 * a.out_stride + h * hd, a.out_stride);
+    exp_rows(scores.data(), rows, a.keys, a.keys, a.scale, key_valid, inv_sum.data());
+    float* o = out + q0 * a.out_stride + h * hd;
+    gemm_serial(v_packed[h / group], scores.data(), a.keys, rows, o, a.out_stride);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int d = 0; d < hd; ++d) o[r * a.out_stride + d] *= inv_sum[r];
   });
 }
 

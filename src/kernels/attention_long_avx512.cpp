@@ -1,4 +1,4 @@
-// AVX-512 softmax row for long attention (attention_long.h).
+// AVX-512 softmax rows for long attention (attention_long.h).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -30,8 +30,9 @@ __m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
 
 }  // namespace
 
-// s = softmax(scale · s); -inf entries come out as (almost) 0 and are zeroed by the caller.
-void softmax_row_avx512(float* s, int64_t cols, float scale) {
+// s = exp(scale · s − max) in place; returns Σ s. -inf entries come out as (almost) 0 and are
+// zeroed by the caller.
+float exp_row_avx512(float* s, int64_t cols, float scale) {
   const __m512 vscale = _mm512_set1_ps(scale);
   __m512 vmax = _mm512_set1_ps(-__builtin_inff());
   int64_t j = 0;
@@ -47,8 +48,14 @@ void softmax_row_avx512(float* s, int64_t cols, float scale) {
   };
   for (j = 0; j + 16 <= cols; j += 16) exp_at(j, 0xffff);
   if (j < cols) exp_at(j, static_cast<__mmask16>((1u << (cols - j)) - 1));
-  const __m512 vinv = _mm512_set1_ps(1.f / horizontal_sum(vsum));
-  for (j = 0; j + 16 <= cols; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), vinv));
+  return horizontal_sum(vsum);
+}
+
+// s = softmax(scale · s); -inf entries come out as (almost) 0 and are zeroed by the caller.
+void softmax_row_avx512(float* s, int64_t cols, float scale) {
+  const __m512 vinv = _mm512_set1_ps(1.f / exp_row_avx512(s, cols, scale));
+  int64_t j = 0;
+  for (; j + 16 <= cols; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), vinv));
   for (; j < cols; ++j) s[j] *= _mm512_cvtss_f32(vinv);
 }
 

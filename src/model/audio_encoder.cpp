@@ -1,5 +1,5 @@
 // Audio encoder forward pass in plain C++; every linear goes through kernels::matmul (exact
-// numerics) or the packed bf16 kernels::gemm (fast numerics, model/clipped_linear.h).
+// numerics) or the packed bf16 / int8 GEMMs (fast / int8 numerics, model/clipped_linear.h).
 // Follows ../shared/spec/audio.md §4 block by block.
 #include "model/audio_encoder.h"
 
@@ -11,6 +11,7 @@
 #include "base/thread_pool.h"
 #include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
+#include "kernels/vector_ops.h"
 
 namespace gemma4 {
 namespace {
@@ -38,6 +39,15 @@ void rms_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<floa
       for (int64_t i = 0; i < width; ++i) row[i] = row[i] * inv * (g.empty() ? 1.0f : g[i]);
     }
   });
+}
+
+// The same norm on the vectorized kernel (float32 sums) for the fast and int8 numerics.
+void norm_rows(EncoderNumerics numerics, float* x, int64_t rows, int64_t width, const std::vector<float>& g,
+               float eps) {
+  if (numerics != EncoderNumerics::exact)
+    kernels::rms_norm_rows(x, g.empty() ? nullptr : g.data(), rows, width, eps, x);
+  else
+    rms_norm_rows(x, rows, width, g, eps);
 }
 
 // LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
@@ -256,12 +266,14 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
   e.output_proj_bias_ = b.vec(c.prefix + "output_proj.bias", {c.output_proj_dims});
   e.embedding_projection_.weight =
       b.matrix(c.embedder_prefix + "embedding_projection.weight", c.text_hidden_size, c.output_proj_dims);
-  if (numerics == EncoderNumerics::fast) {
-    for (ClippedLinear* l : {&e.conv0_, &e.conv1_, &e.input_proj_, &e.output_proj_, &e.embedding_projection_}) l->pack();
+  if (numerics != EncoderNumerics::exact) {
+    // The subsampling convs and the projections at the ends: bf16 even for int8 numerics.
+    for (ClippedLinear* l : {&e.conv0_, &e.conv1_, &e.input_proj_, &e.output_proj_, &e.embedding_projection_})
+      l->pack_bf16();
     for (ConformerLayerWeights& w : e.layers_)
       for (ClippedLinear* l : {&w.ffn1.up, &w.ffn1.down, &w.ffn2.up, &w.ffn2.down, &w.q, &w.k, &w.v, &w.post,
                                &w.linear_start, &w.linear_end})
-        l->pack();
+        l->pack(numerics);
   }
   return e;
 }
@@ -305,15 +317,15 @@ void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>&
   const int64_t d = c.hidden_size;
   std::vector<float> h(x);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(h.data(), T, d, w.pre_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.pre_norm, c.rms_norm_eps);
   h = clipped_linear(w.up, std::move(h), T);
-  if (numerics_ == EncoderNumerics::fast)
+  if (numerics_ != EncoderNumerics::exact)
     kernels::silu(h.data(), static_cast<int64_t>(h.size()));
   else
     for (float& v : h) v = silu(v);
   h = clipped_linear(w.down, std::move(h), T);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(h.data(), T, d, w.post_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.post_norm, c.rms_norm_eps);
   for (size_t i = 0; i < x.size(); ++i) x[i] += c.residual_weight * h[i];
 }
 
@@ -353,38 +365,48 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
   const std::vector<float> rel_k = linear(w.relative_k, sinusoids, n_rel);  // row r: δ = max_past − r
 
   std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
-  std::vector<float> logits(static_cast<size_t>(n_rel));
   const float cap = c.attention_logit_cap;
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t h = 0; h < H; ++h) {
-      const float* qt = q.data() + t * d + h * D;
-      float max_logit = -std::numeric_limits<float>::infinity();
-      for (int64_t r = 0; r < n_rel; ++r) {
-        const int64_t s = t - (max_past - r);
-        logits[r] = -std::numeric_limits<float>::infinity();
-        if (s < 0 || s >= T || !mask[s]) continue;
-        const float* ks = k.data() + s * d + h * D;
-        const float* rk = rel_k.data() + r * d + h * D;
-        float z = 0.0f;
-        for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
-        logits[r] = cap * std::tanh(z / cap);
-        max_logit = std::max(max_logit, logits[r]);
-      }
-      if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
-      float sum = 0.0f;
-      for (float& z : logits) {
-        z = std::exp(z - max_logit);
-        sum += z;
-      }
-      float* o = out.data() + t * d + h * D;
-      for (int64_t r = 0; r < n_rel; ++r) {
-        if (logits[r] == 0.0f) continue;
-        const float p = logits[r] / sum;
-        const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
-        for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  // Queries are independent (each writes its own output row): spread over the pool.
+  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> logits(static_cast<size_t>(n_rel));
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t h = 0; h < H; ++h) {
+        const float* qt = q.data() + t * d + h * D;
+        float max_logit = -std::numeric_limits<float>::infinity();
+        for (int64_t r = 0; r < n_rel; ++r) {
+          const int64_t s = t - (max_past - r);
+          logits[r] = -std::numeric_limits<float>::infinity();
+          if (s < 0 || s >= T || !mask[s]) continue;
+          const float* ks = k.data() + s * d + h * D;
+          const float* rk = rel_k.data() + r * d + h * D;
+          float z = 0.0f;
+          if (fast)  // q·(k + r) as two vectorized dots: the same sum in another order
+            z = kernels::dot(qt, ks, D) + kernels::dot(qt, rk, D);
+          else
+            for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
+          logits[r] = cap * std::tanh(z / cap);
+          max_logit = std::max(max_logit, logits[r]);
+        }
+        if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
+        float sum = 0.0f;
+        for (float& z : logits) {
+          z = std::exp(z - max_logit);
+          sum += z;
+        }
+        float* o = out.data() + t * d + h * D;
+        for (int64_t r = 0; r < n_rel; ++r) {
+          if (logits[r] == 0.0f) continue;
+          const float p = logits[r] / sum;
+          const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
+          if (fast)
+            kernels::axpy(p, vs, o, D);
+          else
+            for (int64_t i = 0; i < D; ++i) o[i] += p * vs[i];
+        }
       }
     }
-  }
+  });
   return clipped_linear(w.post, std::move(out), T);
 }
 
@@ -394,28 +416,30 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size, K = c.conv_kernel_size;
   std::vector<float> h(x);
-  rms_norm_rows(h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
+  norm_rows(numerics_, h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
   std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
   std::vector<float> glu(static_cast<size_t>(T * d));
-  if (numerics_ == EncoderNumerics::fast)
+  if (numerics_ != EncoderNumerics::exact)
     kernels::glu_sigmoid(gl.data(), T, d, glu.data());
   else
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
   std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t i = 0; i < d; ++i) {
-      float acc = 0.0f;
-      for (int64_t j = 0; j < K; ++j) {
-        const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
-        if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
+  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t i = 0; i < d; ++i) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < K; ++j) {
+          const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
+          if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
+        }
+        conv[t * d + i] = acc;
       }
-      conv[t * d + i] = acc;
     }
-  }
+  });
   clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
-  if (numerics_ == EncoderNumerics::fast)
+  norm_rows(numerics_, conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
+  if (numerics_ != EncoderNumerics::exact)
     kernels::silu(conv.data(), static_cast<int64_t>(conv.size()));
   else
     for (float& val : conv) val = silu(val);
@@ -430,10 +454,10 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
 
   std::vector<float> a(x);
   clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
+  norm_rows(numerics_, a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
   a = attention(w, a, T, mask);
   clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
+  norm_rows(numerics_, a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
   for (size_t i = 0; i < x.size(); ++i) x[i] += a[i];
 
   std::vector<float> conv = light_conv(w, x, T);
@@ -441,7 +465,7 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
 
   feed_forward(w.ffn2, x, T);
   clamp_all(x, -c.gradient_clipping, c.gradient_clipping);
-  rms_norm_rows(x.data(), T, d, w.norm_out, c.rms_norm_eps);
+  norm_rows(numerics_, x.data(), T, d, w.norm_out, c.rms_norm_eps);
 }
 
 std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* trace) const {
@@ -471,7 +495,7 @@ std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* tr
     valid.insert(valid.end(), y.begin() + t * c.output_proj_dims, y.begin() + (t + 1) * c.output_proj_dims);
     ++n;
   }
-  rms_norm_rows(valid.data(), n, c.output_proj_dims, {}, c.rms_norm_eps);
+  norm_rows(numerics_, valid.data(), n, c.output_proj_dims, {}, c.rms_norm_eps);
   return linear(embedding_projection_, valid, n);
 }
 

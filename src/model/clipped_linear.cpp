@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/thread_pool.h"
+#include "kernels/isa.h"
 #include "kernels/matmul.h"
 
 namespace gemma4 {
@@ -18,24 +19,41 @@ void clamp_into(const float* in, size_t n, float lo, float hi, float* out) {
 
 }  // namespace
 
+void ClippedLinear::pack(EncoderNumerics numerics) {
+  if (numerics == EncoderNumerics::int8 && kernels::active_isa() == kernels::Isa::avx512)
+    packed_int8 = kernels::pack_int8(weight);
+  else
+    pack_bf16();
+}
+
 void apply_unclipped(const ClippedLinear& l, const float* x, int64_t n, float* y) {
-  if (l.is_packed())
+  if (l.packed_int8.rows > 0)
+    kernels::gemm_int8(l.packed_int8, x, n, y);
+  else if (l.packed.rows > 0)
     kernels::gemm(l.packed, x, n, y);
   else
     kernels::matmul(l.weight, x, n, y);
 }
 
-std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
+void apply(const ClippedLinear& l, const float* x, int64_t n, float* y) {
+  if (l.packed_int8.rows > 0) {  // the int8 GEMM clamps as it quantizes and as it scales
+    kernels::gemm_int8(l.packed_int8, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max});
+    return;
+  }
   const bool clip_in = std::isfinite(l.input_min) || std::isfinite(l.input_max);
   std::vector<float> clamped;
   if (clip_in) {
-    clamped.resize(x.size());
-    clamp_into(x.data(), x.size(), l.input_min, l.input_max, clamped.data());
+    clamped.resize(static_cast<size_t>(n * l.weight.cols));
+    clamp_into(x, clamped.size(), l.input_min, l.input_max, clamped.data());
   }
-  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
-  apply_unclipped(l, clip_in ? clamped.data() : x.data(), n, y.data());
+  apply_unclipped(l, clip_in ? clamped.data() : x, n, y);
   if (std::isfinite(l.output_min) || std::isfinite(l.output_max))
-    clamp_into(y.data(), y.size(), l.output_min, l.output_max, y.data());
+    clamp_into(y, static_cast<size_t>(n * l.weight.rows), l.output_min, l.output_max, y);
+}
+
+std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
+  std::vector<float> y(static_cast<size_t>(n * l.weight.rows));
+  apply(l, x.data(), n, y.data());
   return y;
 }
 

@@ -1,6 +1,6 @@
 // The Gemma 4 vision tower (patch embedder, encoder layers, pooler) and the multimodal
 // embedder, written to read like shared/spec/vision.md section 3.2. Linears go through
-// kernels::matmul (exact numerics) or the packed bf16 kernels::gemm (fast numerics), attention
+// kernels::matmul (exact numerics) or the packed bf16 / int8 GEMMs (fast / int8), attention
 // through plain per-head products (exact) or kernels::attention_bidirectional (fast).
 #include "model/vision.h"
 
@@ -74,7 +74,9 @@ ClippedLinear bind_linear(const TensorStore& store, const std::string& prefix, i
 
 // x * (mean(x²) + eps)^-½ * w over each row of `width` values; no weight when w is null.
 // Rows are independent, so they are spread over the thread pool (same numbers either way).
-void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps) {
+// vectorized: the kernel (float32 sums) for the fast and int8 numerics.
+void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps, bool vectorized) {
+  if (vectorized) return kernels::rms_norm_rows(x, w, rows, width, eps, x);
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* row = x + r * width;
@@ -86,9 +88,11 @@ void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps
   });
 }
 
-std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps) {
+std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps,
+                            bool vectorized) {
   std::vector<float> y = x;
-  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps);
+  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps,
+                vectorized);
   return y;
 }
 
@@ -219,11 +223,12 @@ VisionModel VisionModel::load(std::shared_ptr<const TensorStore> store, const nl
   }
   m.embedding_projection_ =
       unclipped(require_weight(s, "model.embed_vision.embedding_projection.weight", c.text_hidden_size, D));
-  if (numerics == EncoderNumerics::fast) {
-    m.patch_projection_.pack();
-    m.embedding_projection_.pack();
+  if (numerics != EncoderNumerics::exact) {
+    // The two projections at the ends are ~1% of the work: bf16 even for int8 numerics.
+    m.patch_projection_.pack_bf16();
+    m.embedding_projection_.pack_bf16();
     for (VisionLayer& l : m.layers_)
-      for (ClippedLinear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) lin->pack();
+      for (ClippedLinear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) lin->pack(numerics);
   }
   return m;
 }
@@ -302,11 +307,12 @@ void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& pa
                                 std::vector<float>& h) const {
   const int D = config_.hidden_size;
   const double eps = config_.rms_norm_eps;
-  std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps));
-  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps);
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps, fast));
+  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps, fast);
   for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
-  std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps));
-  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps);
+  std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps, fast));
+  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps, fast);
   for (size_t i = 0; i < h.size(); ++i) h[i] += m[i];
 }
 
@@ -320,9 +326,10 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
   std::vector<float> q = apply(layer.q, x, N);
   std::vector<float> k = apply(layer.k, x, N);
   std::vector<float> v = apply(layer.v, x, N);
-  rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps);
-  rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps);
-  rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps);
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
+  rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps, fast);
+  rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps, fast);
   const int rope_stride = hd / 2;  // 2 axes × hd/4 pairs per patch
   parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
@@ -333,7 +340,7 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
     }
   });
 
-  if (numerics_ == EncoderNumerics::fast) {
+  if (fast) {
     kernels::LongAttentionShape shape;
     shape.queries = shape.keys = N;
     shape.heads = c.num_heads;
@@ -379,7 +386,7 @@ std::vector<float> VisionModel::mlp(const VisionLayer& layer, const std::vector<
   const int64_t N = static_cast<int64_t>(x.size()) / config_.hidden_size;
   std::vector<float> gate = apply(layer.gate, x, N);
   const std::vector<float> up = apply(layer.up, x, N);
-  if (numerics_ == EncoderNumerics::fast)
+  if (numerics_ != EncoderNumerics::exact)
     kernels::gelu_tanh_mul(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
   else
     for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
@@ -410,7 +417,7 @@ std::vector<float> VisionModel::pool(const ImagePatches& patches, const std::vec
 // The multimodal embedder: scale-free RMSNorm, then the projection into the text width.
 std::vector<float> VisionModel::project(const std::vector<float>& pooled) const {
   const int D = config_.hidden_size;
-  const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps);
+  const std::vector<float> normed = rms_norm(pooled, D, {}, config_.rms_norm_eps, numerics_ != EncoderNumerics::exact);
   const int64_t T = static_cast<int64_t>(pooled.size()) / D;
   std::vector<float> out(static_cast<size_t>(T * config_.text_hidden_size));
   apply_unclipped(embedding_projection_, normed.data(), T, out.data());

@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "model/audio_input.h"
 #include "model/encoder_agreement.h"
+#include "model/golden_util.h"
 #include "test_util.h"
 
 namespace gemma4 {
@@ -38,6 +39,25 @@ void check_fast_audio(const std::string& case_name, const std::string& wav) {
 
 TEST(AudioFast, SpeechWithinBf16Tolerance) { check_fast_audio("audio_speech", "speech.wav"); }
 TEST(AudioFast, ChirpWithinBf16Tolerance) { check_fast_audio("audio_chirp", "chirp.wav"); }
+
+// int8 linears: the same checks as the vision tower's (test_vision_fast.cpp says why they stop
+// at the soft tokens: int8 does not meet the bf16 run's logits bounds on the tiny model).
+void check_int8_audio(const std::string& case_name, const std::string& wav) {
+  static const AudioInput int8 = AudioInput::load(test::tiny_dir(), {}, EncoderNumerics::int8);
+  static const AudioInput exact = AudioInput::load(test::tiny_dir(), {}, EncoderNumerics::exact);
+  const std::vector<AudioBlock> got = int8.embed_file(test::tiny_dir() + "/" + wav);
+  const std::vector<AudioBlock> reference = exact.embed_file(test::tiny_dir() + "/" + wav);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(reference.size(), 1u);
+  const test::Agreement tokens = test::compare(got[0].soft_tokens, reference[0].soft_tokens);
+  EXPECT_GT(tokens.max_abs, 0.f);  // the int8 path is really in use
+  EXPECT_GT(tokens.cosine, 0.999);
+  std::printf("%s int8 soft tokens vs float32: max |diff| %.4g, cosine %.7f\n", case_name.c_str(), tokens.max_abs,
+              tokens.cosine);
+}
+
+TEST(AudioInt8, SpeechSoftTokensCloseToFloat32) { check_int8_audio("audio_speech", "speech.wav"); }
+TEST(AudioInt8, ChirpSoftTokensCloseToFloat32) { check_int8_audio("audio_chirp", "chirp.wav"); }
 
 // The CLI's default is the fast path; --exact is the float32 reference (golden to 1e-4).
 TEST(AudioFast, EmbedAudioDefaultIsFast) {

@@ -9,7 +9,9 @@
 #include "io/safetensors.h"
 #include "media/image.h"
 #include "model/encoder_agreement.h"
+#include "model/golden_util.h"
 #include "model/vision.h"
+#include "model/vision_prompt.h"
 #include "test_util.h"
 
 namespace gemma4 {
@@ -42,6 +44,31 @@ void check_fast_image(const std::string& case_name, const std::string& png) {
 
 TEST(VisionFast, ImageAWithinBf16Tolerance) { check_fast_image("image_a", "image_a.png"); }
 TEST(VisionFast, ImageBWithinBf16Tolerance) { check_fast_image("image_b", "image_b.png"); }
+
+// int8 linears (EncoderNumerics::int8) round activations and weights to 8 bits per row, a few
+// times coarser than bf16, so their soft tokens are further from float32 than the bf16 bound
+// allows (measured: max |diff| ~0.05, cosine ~0.9999, printed below). The manifest judges
+// reduced-precision engines on the whole model's logits: within what a bf16 transformers run
+// gives, in max |diff| and argmax agreement. int8 does NOT meet that on the tiny model (its
+// random decoder amplifies the soft tokens' error; the numbers are in the README's performance
+// section), so int8 stays opt-in (--int8) and is not held to it here.
+// What always runs: the int8 path is in use, and its soft tokens keep cosine > 0.999 with
+// float32, a sanity bound (a wrong scale, clamp or layout gives far less), not an accuracy claim.
+void check_int8_image(const std::string& case_name, const std::string& png) {
+  static const VisionModel int8 = VisionModel::load_folder(test::tiny_dir(), EncoderNumerics::int8);
+  static const VisionModel exact = VisionModel::load_folder(test::tiny_dir(), EncoderNumerics::exact);
+  const ImageProcessorConfig processor = ImageProcessorConfig::load(test::tiny_dir());
+  const ImagePatches patches = preprocess_image(load_image(test::tiny_dir() + "/" + png), processor);
+  const std::vector<float> soft = int8.embed(patches), reference = exact.embed(patches);
+  const Agreement tokens = compare(soft, reference);
+  EXPECT_GT(tokens.max_abs, 0.f);  // the int8 path is really in use
+  EXPECT_GT(tokens.cosine, 0.999);
+  std::printf("%s int8 soft tokens vs float32: max |diff| %.4g, cosine %.7f\n", case_name.c_str(), tokens.max_abs,
+              tokens.cosine);
+}
+
+TEST(VisionInt8, ImageASoftTokensCloseToFloat32) { check_int8_image("image_a", "image_a.png"); }
+TEST(VisionInt8, ImageBSoftTokensCloseToFloat32) { check_int8_image("image_b", "image_b.png"); }
 
 // The CLI's default is the fast path; --exact is the float32 reference (golden to 1e-4).
 TEST(VisionFast, EmbedImageDefaultIsFast) {

@@ -1,0 +1,155 @@
+// Packing, activation quantization and threading of the int8 GEMM; the VNNI arithmetic is in
+// gemm_int8_avx512.cpp, the portable loops below give the same numbers.
+#include "kernels/gemm_int8.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/gemm_int8_internal.h"
+#include "kernels/isa.h"
+#include "kernels/matmul.h"
+
+namespace gemma4::kernels {
+namespace detail {
+
+void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
+                               float hi, uint8_t* out, float* scales) {
+  const int64_t width = 4 * k_quads;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + t * x_stride;
+    uint8_t* dst = out + t * width;
+    float absmax = 0.f;
+    for (int64_t c = 0; c < cols; ++c) absmax = std::max(absmax, std::fabs(std::min(std::max(row[c], lo), hi)));
+    const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
+    scales[t] = absmax / 127.f;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float q = std::nearbyint(std::min(std::max(row[c], lo), hi) * inv);
+      dst[c] = static_cast<uint8_t>(static_cast<int>(std::clamp(q, -127.f, 127.f)) + 128);
+    }
+    std::fill(dst + cols, dst + width, uint8_t{128});
+  }
+}
+
+void panel_int8_scalar(const uint8_t* a, const float* a_scale, int64_t m, int64_t k_quads, const Int8Panel& panel,
+                       float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+  for (int64_t t = 0; t < m; ++t) {
+    int32_t acc[kInt8Panel] = {};
+    const uint8_t* at = a + t * 4 * k_quads;
+    for (int64_t k = 0; k < k_quads; ++k) {
+      const int8_t* b = panel.q + k * kInt8Panel * 4;
+      for (int j = 0; j < kInt8Panel; ++j)
+        for (int i = 0; i < 4; ++i) acc[j] += int32_t{at[4 * k + i]} * int32_t{b[4 * j + i]};
+    }
+    for (int j = 0; j < cols_valid; ++j) {
+      const float v = static_cast<float>(acc[j] - panel.correction[j]) * panel.w_scale[j] * a_scale[t];
+      y[t * y_stride + j] = std::min(std::max(v, lo), hi);
+    }
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+bool use_avx512() { return active_isa() == Isa::avx512; }
+
+detail::Int8PanelFn panel_fn() { return use_avx512() ? detail::panel_int8_avx512 : detail::panel_int8_scalar; }
+detail::QuantizeRowsFn quantize_fn() {
+  return use_avx512() ? detail::quantize_rows_int8_avx512 : detail::quantize_rows_int8_scalar;
+}
+
+void init_shape(PackedInt8& out, int64_t rows, int64_t cols) {
+  check(rows > 0 && cols > 0, "pack_int8: empty matrix");
+  out.rows = rows;
+  out.cols = cols;
+  out.k_quads = (cols + 3) / 4;
+  out.panels = (rows + kInt8Panel - 1) / kInt8Panel;
+  out.q.assign(static_cast<size_t>(out.panels * out.k_quads * kInt8Panel * 4), int8_t{0});
+  out.scale.assign(static_cast<size_t>(out.panels * kInt8Panel), 0.f);
+  out.correction.assign(out.scale.size(), 0);
+}
+
+// Quantizes matrix row r (float32, `cols` values) into its panel slots, scale and correction.
+void pack_row(const float* row, int64_t r, PackedInt8& out) {
+  float absmax = 0.f;
+  for (int64_t c = 0; c < out.cols; ++c) absmax = std::max(absmax, std::fabs(row[c]));
+  const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
+  int8_t* base = out.q.data() + (r / kInt8Panel) * out.k_quads * kInt8Panel * 4 + (r % kInt8Panel) * 4;
+  int32_t sum = 0;
+  for (int64_t c = 0; c < out.cols; ++c) {
+    const int q = static_cast<int>(std::clamp(std::nearbyint(row[c] * inv), -127.f, 127.f));
+    base[(c / 4) * kInt8Panel * 4 + c % 4] = static_cast<int8_t>(q);
+    sum += q;
+  }
+  out.scale[r] = absmax / 127.f;
+  out.correction[r] = 128 * sum;
+}
+
+detail::Int8Panel panel_at(const PackedInt8& w, int64_t p) {
+  return {w.q.data() + p * w.k_quads * kInt8Panel * 4, w.scale.data() + p * kInt8Panel,
+          w.correction.data() + p * kInt8Panel};
+}
+
+// Rows of activations per task: a multiple of the 12-row register tile; a chunk's bytes
+// (96 × K) stay in L2 while the task's panels stream past them.
+constexpr int64_t kRowChunk = 96;
+constexpr int64_t kPanelsPerTask = 4;
+
+}  // namespace
+
+PackedInt8 pack_int8(const Weight& w) {
+  PackedInt8 out;
+  init_shape(out, w.rows, w.cols);
+  out.name = w.name;
+  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(w, r, row.data());
+      pack_row(row.data(), r, out);
+    }
+  });
+  return out;
+}
+
+void pack_int8(const float* m, int64_t rows, int64_t cols, int64_t row_stride, PackedInt8& out) {
+  init_shape(out, rows, cols);
+  for (int64_t r = 0; r < rows; ++r) pack_row(m + r * row_stride, r, out);
+}
+
+void quantize_row_int8(const float* x, int64_t cols, int64_t k_quads, Clamp in, uint8_t* out, float* scale) {
+  check(k_quads * 4 >= cols, "quantize_row_int8: too few quads");
+  quantize_fn()(x, cols, 1, cols, k_quads, in.lo, in.hi, out, scale);
+}
+
+void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out) {
+  if (n <= 0) return;
+  const int64_t width = 4 * w.k_quads;
+  thread_local std::vector<uint8_t> a;  // reused: encoders call this hundreds of times
+  thread_local std::vector<float> a_scale;
+  a.resize(static_cast<size_t>(n * width));
+  a_scale.resize(static_cast<size_t>(n));
+  uint8_t* a_data = a.data();
+  float* scale_data = a_scale.data();
+  const detail::QuantizeRowsFn quantize = quantize_fn();
+  parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
+    quantize(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_quads, in.lo, in.hi, a_data + t0 * width,
+             scale_data + t0);
+  });
+  const detail::Int8PanelFn panel = panel_fn();
+  const int64_t row_chunks = (n + kRowChunk - 1) / kRowChunk;
+  const int64_t panel_groups = (w.panels + kPanelsPerTask - 1) / kPanelsPerTask;
+  // Panel groups vary fastest: tasks running at the same time share activation rows.
+  parallel_for(row_chunks * panel_groups, [&](int64_t task) {
+    const int64_t t0 = (task / panel_groups) * kRowChunk, m = std::min(kRowChunk, n - t0);
+    const int64_t p0 = (task % panel_groups) * kPanelsPerTask, p1 = std::min(w.panels, p0 + kPanelsPerTask);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
+      panel(a_data + t0 * width, scale_data + t0, m, w.k_quads, panel_at(w, p), y + t0 * w.rows + p * kInt8Panel,
+            w.rows, cols_valid, out.lo, out.hi);
+    }
+  });
+}
+
+}  // namespace gemma4::kernels

@@ -1,0 +1,125 @@
+// AVX512-VNNI micro-kernels of the int8 GEMM (gemm_int8.h): a tile of up to 12 activation
+// rows × 32 outputs lives in 24 int32 accumulators; each K step (4 bytes) loads one packed
+// weight quad row (two 512-bit loads) and broadcasts 4 activation bytes per row: 24 vpdpbusd
+// per 14 loads, the layout of the bf16 kernel (gemm_avx512.cpp) with 4 products per lane.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/gemm_int8.h"
+#include "kernels/gemm_int8_internal.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+constexpr int kTileRows = 12;
+
+// Horizontal max through memory (GCC 12's _mm512_reduce_max_ps trips -Wmaybe-uninitialized).
+float horizontal_max(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float m = lanes[0];
+  for (int i = 1; i < 16; ++i) m = std::max(m, lanes[i]);
+  return m;
+}
+
+// Full-mask forms: GCC 12's unmasked _mm512_{min,max}_ps and conversions start from
+// _mm512_undefined_* and trip -Wuninitialized.
+__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
+__m512 min16(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, 0xffff, a, b); }
+__m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+__m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }
+__m512i clamp_int(__m512i v, int lo, int hi) {
+  return _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
+}
+
+__mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1); }
+
+// The accumulators are GCC vectors of int32 and the builtin is called directly: with
+// __m512i (a vector of int64) and _mm512_dpbusd_epi32's casts, GCC 12 kept the 24
+// accumulators on the stack, and the kernel ran no faster than the bf16 one.
+template <int R>
+void tile(const uint8_t* a, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
+          int64_t y_stride, int cols_valid, __m512 lo, __m512 hi) {
+  const int64_t width = 4 * k_quads;
+  __v16si acc0[R], acc1[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
+  const int8_t* b = panel.q;
+  for (int64_t k = 0; k < k_quads; ++k, b += kInt8Panel * 4) {
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      __builtin_memcpy(&quad, a + r * width + 4 * k, 4);
+      const __m512i ar = _mm512_set1_epi32(quad);
+      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
+      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
+    }
+  }
+  const __mmask16 m0 = tail_mask(cols_valid), m1 = tail_mask(std::max(0, cols_valid - 16));
+  const __m512i c0 = _mm512_loadu_si512(panel.correction), c1 = _mm512_loadu_si512(panel.correction + 16);
+  const __m512 s0 = _mm512_loadu_ps(panel.w_scale), s1 = _mm512_loadu_ps(panel.w_scale + 16);
+  // The same operations, in the same order, as panel_int8_scalar: identical results.
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 as = _mm512_set1_ps(a_scale[r]);
+    __m512 v0 = _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc0[r], c0)), s0), as);
+    __m512 v1 = _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc1[r], c1)), s1), as);
+    v0 = min16(max16(v0, lo), hi);
+    v1 = min16(max16(v1, lo), hi);
+    _mm512_mask_storeu_ps(y + r * y_stride, m0, v0);
+    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, v1);
+  }
+}
+
+using TileFn = void (*)(const uint8_t*, const float*, int64_t, const Int8Panel&, float*, int64_t, int, __m512, __m512);
+constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>, tile<6>,
+                                          tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+
+}  // namespace
+
+void panel_int8_avx512(const uint8_t* a, const float* a_scale, int64_t m, int64_t k_quads, const Int8Panel& panel,
+                       float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const int64_t width = 4 * k_quads;
+  int64_t t = 0;
+  for (; t + kTileRows <= m; t += kTileRows)
+    tile<kTileRows>(a + t * width, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo, vhi);
+  if (t < m) kTiles[m - t](a + t * width, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo, vhi);
+}
+
+void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
+                               float hi, uint8_t* out, float* scales) {
+  const int64_t width = 4 * k_quads;
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const __m512i v128 = _mm512_set1_epi32(128);
+  const auto clamped = [&](const float* p, __mmask16 m) {
+    return min16(max16(_mm512_maskz_loadu_ps(m, p), vlo), vhi);
+  };
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + t * x_stride;
+    uint8_t* dst = out + t * width;
+    __m512 vmax = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = tail_mask(cols - c);
+      // Masked-off lanes load 0, clamp to within [lo, hi] and are dropped by the mask here.
+      vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_abs_ps(clamped(row + c, m)));
+    }
+    const float absmax = horizontal_max(vmax);
+    const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
+    scales[t] = absmax / 127.f;
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 m = tail_mask(cols - c);
+      const __m512i q = _mm512_add_epi32(clamp_int(to_int_nearest(_mm512_mul_ps(clamped(row + c, m), vinv)), -127, 127),
+                                         v128);  // to_int_nearest: round half to even, as std::nearbyint
+      _mm_mask_storeu_epi8(dst + c, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
+    }
+    std::fill(dst + cols, dst + width, uint8_t{128});
+  }
+}
+
+}  // namespace gemma4::kernels::detail
