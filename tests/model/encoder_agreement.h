@@ -40,33 +40,4 @@ inline float bf16_bound(const std::string& case_name, const std::string& kind = 
   return manifest.at("tolerance_study").at(case_name).at(kind).at("bf16_vs_f32_max_abs").get<float>();
 }
 
-// What a bf16-activation transformers run does to the final logits of a case
-// (tolerance_study.<case>.logits): its max |diff| from the float32 logits and the fraction of
-// positions whose argmax it keeps. The manifest's policy for reduced-precision engines is to
-// judge them there ("compare argmax / cosine rather than atol").
-struct LogitsBound {
-  float max_abs = 0.f;
-  double argmax_agreement = 0.0;
-};
-inline LogitsBound bf16_logits_bound(const std::string& case_name) {
-  const nlohmann::json manifest = nlohmann::json::parse(read_file(tiny_dir() + "/manifest.json"));
-  const nlohmann::json& l = manifest.at("tolerance_study").at(case_name).at("logits");
-  return {l.at("bf16_vs_f32_max_abs").get<float>(), l.at("bf16_argmax_agreement").get<double>()};
-}
-
-// Fraction of rows (of `vocab` logits) whose argmax (first on ties) is the same in both.
-inline double argmax_agreement(const std::vector<float>& got, const std::vector<float>& want, int64_t vocab) {
-  const int64_t rows = static_cast<int64_t>(want.size()) / vocab;
-  int64_t same = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t a = 0, b = 0;
-    for (int64_t j = 1; j < vocab; ++j) {
-      if (got[r * vocab + j] > got[r * vocab + a]) a = j;
-      if (want[r * vocab + j] > want[r * vocab + b]) b = j;
-    }
-    same += a == b;
-  }
-  return rows > 0 ? double(same) / double(rows) : 1.0;
-}
-
 }  // namespace gemma4::test
