@@ -20,6 +20,7 @@
 
 #include "model/clipped_linear.h"
 #include "model/text_decoder.h"
+#include "runtime/finish_reason.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "text/chat_format.h"
@@ -133,9 +134,6 @@ class Engine {
   mutable std::shared_ptr<const ImageProcessorConfig> image_processor_;
   mutable std::shared_ptr<const AudioInput> audio_;
 };
-
-enum class FinishReason { stop, length, cancelled };
-const char* finish_reason_name(FinishReason reason);
 
 struct ReplyOptions {
   int64_t max_tokens = 256;

@@ -160,9 +160,7 @@ GenerationResult ModelBackend::generate(const ChatRequest& request, const DeltaS
   if (!delivered || cancel.load()) out.finish = FinishReason::cancelled;
   else if (stop.matched()) out.finish = FinishReason::stop;
   else if (saw_tool_call) out.finish = FinishReason::tool_calls;
-  else if (r.finish == SequenceFinish::length) out.finish = FinishReason::length;
-  else if (r.finish == SequenceFinish::cancelled) out.finish = FinishReason::cancelled;
-  else out.finish = FinishReason::stop;
+  else out.finish = r.finish;  // the scheduler's: stop, length or cancelled
   return out;
 }
 
