@@ -19,13 +19,25 @@ Sampler::Sampler(SamplingOptions options) : options_(options), rng_(options.seed
 int64_t Sampler::sample(const float* logits, int64_t vocab) {
   if (options_.greedy || options_.temperature <= 0.f) return argmax(logits, vocab);
 
-  // Candidates sorted by logit, cut to top_k.
-  std::vector<int64_t> order(vocab);
-  std::iota(order.begin(), order.end(), 0);
-  int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](int64_t a, int64_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-  order.resize(k);
+  // Candidates sorted by logit (ties: the lower id first, so the order is unique), cut to top_k.
+  // The logits are copied next to their ids: sorting 262k entries through an index array
+  // would read memory at random on every comparison.
+  struct Candidate {
+    float logit;
+    int64_t id;
+  };
+  std::vector<Candidate> candidates(vocab);
+  for (int64_t i = 0; i < vocab; ++i) candidates[i] = {logits[i], i};
+  const int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
+  const auto higher = [](const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  };
+  // Without a top-k cut (OpenAI's default) the whole vocabulary is sorted: partial_sort would
+  // heapsort it, several times slower than sort (the same order either way).
+  if (k == vocab) std::sort(candidates.begin(), candidates.end(), higher);
+  else std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), higher);
+  std::vector<int64_t> order(k);
+  for (int64_t i = 0; i < k; ++i) order[i] = candidates[i].id;
 
   // Softmax at the temperature, in double.
   std::vector<double> p(k);
