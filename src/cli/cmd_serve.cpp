@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/heap.h"
 #include "base/mapped_file.h"
 #include "cli/args.h"
 #include "cli/command.h"
@@ -61,6 +62,9 @@ int run_serve(int argc, char** argv) {
   if (!is_loopback(opt.host) && opt.api_key.empty())
     std::fprintf(stderr, "gemma4 serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
                  opt.host.c_str());
+  // Requests allocate megabytes for their media on many threads: keep glibc from holding each
+  // thread's high-water mark (base/heap.h; the model backend also trims after media requests).
+  gemma4::fix_heap_thresholds();
   load_flags.model = model;
   const auto engine = gemma4::cli::load_engine(load_flags, false);
 

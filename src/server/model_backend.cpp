@@ -3,6 +3,7 @@
 #include <random>
 
 #include "base/error.h"
+#include "base/heap.h"
 #include "runtime/engine.h"
 #include "text/response_parser.h"
 
@@ -100,6 +101,17 @@ ModelBackend::ModelBackend(std::shared_ptr<const Engine> engine, ModelBackendOpt
 ModelBackend::~ModelBackend() = default;
 
 GenerationResult ModelBackend::generate(const ChatRequest& request, const DeltaSink& sink, const CancelFlag& cancel) {
+  // A request with media decodes and encodes it on this thread: megabytes of pixels, features
+  // and tower activations, freed before the answer ends. Left to glibc, every server thread's
+  // arena would keep that high-water mark resident (and creep, see base/heap.h); handed back
+  // once the request's memory is freed (on every exit path: declared first, destroyed last).
+  struct ReleaseHeapAtExit {
+    bool enabled;
+    ~ReleaseHeapAtExit() {
+      if (enabled) release_free_heap();
+    }
+  } release_heap_at_exit{!request.media.empty()};
+
   // Prompt: chat format, media decoded and encoded (bad media -> Error(bad_input) -> HTTP 400).
   Prompt prompt = engine_->build_prompt(chat_request_of(request), media_sources_of(request));
   const Tokenizer& tok = engine_->tokenizer();
