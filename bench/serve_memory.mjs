@@ -5,6 +5,7 @@
 //
 // Usage: node bench/serve_memory.mjs KIND REQUESTS SERVER_BINARY serve -m MODEL [flags...]
 //   KIND: image | text | audio | mix;  env: CLIENTS (8), EVERY (50), MAX_TOKENS (8)
+// Sampling alternates greedy and top-k 40 (the memory is under test, not the sampler).
 // Example (the tests' tiny model, see tests/cli/cli_model.h):
 //   node bench/serve_memory.mjs image 500 build/gemma4 serve -m /tmp/tiny-model --ctx-size 2048
 import { spawn } from 'node:child_process';
@@ -74,7 +75,8 @@ for (let done = 0; done < REQUESTS; done += EVERY) {
     while (next < end) {
       const i = next++;
       const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: content(i) }], max_tokens: MAX_TOKENS, stream: i % 2 === 1 }) });
+        body: JSON.stringify({ messages: [{ role: 'user', content: content(i) }], max_tokens: MAX_TOKENS, stream: i % 2 === 1,
+                               ...(i % 4 < 2 ? { temperature: 0 } : { top_k: 40, seed: i }) }) });
       const text = await r.text();
       if (r.status !== 200 || text.includes('"error"')) { failed++; console.error(r.status, text.slice(0, 200)); }
     }

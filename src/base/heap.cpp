@@ -8,14 +8,11 @@
 
 namespace gemma4 {
 
-void fix_heap_thresholds(size_t mmap_threshold, size_t trim_threshold) {
+void limit_heap_arenas(int arenas) {
 #if defined(__GLIBC__)
-  // Setting either turns glibc's dynamic adjustment of both off.
-  mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold));
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_threshold));
+  mallopt(M_ARENA_MAX, arenas);
 #else
-  (void)mmap_threshold;
-  (void)trim_threshold;
+  (void)arenas;
 #endif
 }
 

@@ -102,9 +102,9 @@ ModelBackend::~ModelBackend() = default;
 
 GenerationResult ModelBackend::generate(const ChatRequest& request, const DeltaSink& sink, const CancelFlag& cancel) {
   // A request with media decodes and encodes it on this thread: megabytes of pixels, features
-  // and tower activations, freed before the answer ends. Left to glibc, every server thread's
-  // arena would keep that high-water mark resident (and creep, see base/heap.h); handed back
-  // once the request's memory is freed (on every exit path: declared first, destroyed last).
+  // and tower activations, freed before the answer ends. glibc keeps such freed blocks resident
+  // in the arena for reuse (see base/heap.h); they are handed back once the request's memory is
+  // freed (on every exit path: declared first, destroyed last).
   struct ReleaseHeapAtExit {
     bool enabled;
     ~ReleaseHeapAtExit() {
