@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/heap.h"
 #include "base/mapped_file.h"
 #include "cli/args.h"
 #include "cli/command.h"
@@ -62,6 +63,10 @@ int run_serve(int argc, char** argv) {
   if (!is_loopback(opt.host) && opt.api_key.empty())
     std::fprintf(stderr, "gemma4 serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
                  opt.host.c_str());
+  // Requests allocate megabytes for their media on many threads: two malloc arenas, so glibc
+  // holds two high-water marks rather than one per thread (base/heap.h; the model backend also
+  // releases the free memory after each request with media).
+  gemma4::limit_heap_arenas(2);
   load_flags.model = model;
   const auto engine = gemma4::cli::load_engine(load_flags, false);
 

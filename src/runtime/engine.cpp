@@ -261,15 +261,6 @@ uint64_t Engine::kv_cache_bytes(int64_t tokens) const {
 // ---------------------------------------------------------------------------------------------
 // Conversation
 
-const char* finish_reason_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::stop: return "stop";
-    case FinishReason::length: return "length";
-    case FinishReason::cancelled: return "cancelled";
-  }
-  return "stop";
-}
-
 nlohmann::json ReplyStats::to_json() const {
   auto rate = [](int64_t n, double s) { return s > 0 ? n / s : 0.0; };
   return {{"prompt_tokens", prompt_tokens},

@@ -20,6 +20,7 @@
 
 #include "model/clipped_linear.h"
 #include "model/text_decoder.h"
+#include "runtime/finish_reason.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "text/chat_format.h"
@@ -140,9 +141,6 @@ class Engine {
   bool is_gguf_ = false;
   std::shared_ptr<const MmprojModel> mmproj_;  // the towers of a GGUF model (--mmproj)
 };
-
-enum class FinishReason { stop, length, cancelled };
-const char* finish_reason_name(FinishReason reason);
 
 struct ReplyOptions {
   int64_t max_tokens = 256;

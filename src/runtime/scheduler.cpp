@@ -54,15 +54,6 @@ struct Scheduler::Slot {
   bool prefilling() const { return next_token[0] < 0; }
 };
 
-const char* sequence_finish_name(SequenceFinish finish) {
-  switch (finish) {
-    case SequenceFinish::stop: return "stop";
-    case SequenceFinish::length: return "length";
-    case SequenceFinish::cancelled: return "cancelled";
-  }
-  return "stop";
-}
-
 Scheduler::Scheduler(std::shared_ptr<const TextDecoder> decoder, SchedulerOptions options)
     : decoder_(std::move(decoder)), options_(options) {
   check(options_.slots >= 1, "scheduler: at least one slot is needed", ExitCode::usage);
@@ -122,7 +113,7 @@ SequenceResult Scheduler::run(const SequenceRequest& request, const TokenSink& s
   job.queued = Clock::now();
   job.result.prompt_tokens = prompt;
   if (job.max_tokens <= 0) {
-    job.result.finish = SequenceFinish::length;
+    job.result.finish = FinishReason::length;
     return job.result;
   }
   std::unique_lock lock(mu_);
@@ -161,9 +152,9 @@ void Scheduler::worker() {
   }
   std::lock_guard lock(mu_);
   for (auto& slot : slots_)
-    if (slot->job) finish_locked(*slot, SequenceFinish::cancelled);
+    if (slot->job) finish_locked(*slot, FinishReason::cancelled);
   for (Job* job : waiting_) {
-    job->result.finish = SequenceFinish::cancelled;
+    job->result.finish = FinishReason::cancelled;
     job->done = true;
   }
   waiting_.clear();
@@ -198,7 +189,7 @@ void Scheduler::admit_locked() {
     Job* job = waiting_.front();
     if (job->cancelled()) {  // left while queued: no slot needed
       waiting_.pop_front();
-      job->result.finish = SequenceFinish::cancelled;
+      job->result.finish = FinishReason::cancelled;
       job->result.queue_ms = ms_between(job->queued, now);
       job->done = true;
       ++stats_.cancelled;
@@ -229,7 +220,7 @@ void Scheduler::admit_locked() {
   }
 }
 
-void Scheduler::finish_locked(Slot& slot, SequenceFinish finish, std::exception_ptr error) {
+void Scheduler::finish_locked(Slot& slot, FinishReason finish, std::exception_ptr error) {
   Job* job = slot.job;
   const auto now = Clock::now();
   job->result.finish = finish;
@@ -243,7 +234,7 @@ void Scheduler::finish_locked(Slot& slot, SequenceFinish finish, std::exception_
   job->error = std::move(error);
   job->done = true;
   if (job->error) ++stats_.failed;
-  else if (finish == SequenceFinish::cancelled) ++stats_.cancelled;
+  else if (finish == FinishReason::cancelled) ++stats_.cancelled;
   else ++stats_.completed;
   slot.job = nullptr;
   slot.last_used = ++use_clock_;
@@ -258,7 +249,7 @@ bool Scheduler::step() {
   {
     std::lock_guard lock(mu_);
     for (auto& s : slots_)
-      if (s->job && s->job->cancelled()) finish_locked(*s, SequenceFinish::cancelled);
+      if (s->job && s->job->cancelled()) finish_locked(*s, FinishReason::cancelled);
     admit_locked();
     for (auto& s : slots_) {  // decode rows first: they never wait
       if (!s->job || s->prefilling()) continue;
@@ -302,7 +293,7 @@ bool Scheduler::step() {
     if (error) {  // the caches may hold part of this step: forget them
       s.cache.clear();
       s.keys.clear();
-      finish_locked(s, SequenceFinish::cancelled, error);
+      finish_locked(s, FinishReason::cancelled, error);
       continue;
     }
     Job& job = *s.job;
@@ -318,14 +309,14 @@ bool Scheduler::step() {
     const int64_t token = s.sampler.sample(logits.data() + static_cast<int64_t>(i) * vocab, vocab);
     if (s.generated == 0) job.first_token = Clock::now();
     if (std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end()) {
-      finish_locked(s, SequenceFinish::stop);
+      finish_locked(s, FinishReason::stop);
       continue;
     }
     ++s.generated;
     job.undelivered.push_back(token);
     done_cv_.notify_all();
     if (s.generated >= job.max_tokens) {
-      finish_locked(s, SequenceFinish::length);
+      finish_locked(s, FinishReason::length);
       continue;
     }
     s.next_token[0] = token;

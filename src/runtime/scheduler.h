@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "model/text_decoder.h"
+#include "runtime/finish_reason.h"
 #include "runtime/sampler.h"
 
 namespace gemma4 {
@@ -50,10 +51,8 @@ struct SequenceRequest {
   std::vector<int64_t> stop_ids;  // a sampled stop id ends the sequence (it is not delivered)
 };
 
-enum class SequenceFinish { stop, length, cancelled };
-
 struct SequenceResult {
-  SequenceFinish finish = SequenceFinish::stop;
+  FinishReason finish = FinishReason::stop;  // stop, length or cancelled
   int64_t prompt_tokens = 0;
   int64_t cached_tokens = 0;     // prompt tokens taken from a slot's cache (not computed again)
   int64_t generated_tokens = 0;  // delivered tokens (a final stop id excluded)
@@ -106,7 +105,7 @@ class Scheduler {
   void admit_locked();
   Slot* pick_slot_locked(const Job& job, int64_t* reusable);
   bool step();  // one batched forward; false when there was nothing to do
-  void finish_locked(Slot& slot, SequenceFinish finish, std::exception_ptr error = nullptr);
+  void finish_locked(Slot& slot, FinishReason finish, std::exception_ptr error = nullptr);
 
   std::shared_ptr<const TextDecoder> decoder_;
   SchedulerOptions options_;
@@ -120,7 +119,5 @@ class Scheduler {
   SchedulerStats stats_;
   std::thread thread_;
 };
-
-const char* sequence_finish_name(SequenceFinish finish);
 
 }  // namespace gemma4

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/finish_reason.h"
+
 namespace gemma4::server {
 
 // One image or audio clip from the request, raw file bytes (PNG/JPEG/WebP..., WAV/MP3/FLAC/OGG),
@@ -63,8 +65,6 @@ struct Delta {
   bool empty() const { return reasoning.empty() && content.empty() && tool_calls.empty(); }
 };
 
-enum class FinishReason { stop, length, tool_calls, cancelled };
-
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
@@ -104,7 +104,5 @@ class Backend {
   virtual GenerationResult generate(const ChatRequest& request, const DeltaSink& sink,
                                     const CancelFlag& cancel) = 0;
 };
-
-const char* finish_reason_name(FinishReason reason);
 
 }  // namespace gemma4::server

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "base/error.h"
+#include "base/heap.h"
 #include "runtime/engine.h"
 #include "text/response_parser.h"
 
@@ -100,6 +101,17 @@ ModelBackend::ModelBackend(std::shared_ptr<const Engine> engine, ModelBackendOpt
 ModelBackend::~ModelBackend() = default;
 
 GenerationResult ModelBackend::generate(const ChatRequest& request, const DeltaSink& sink, const CancelFlag& cancel) {
+  // A request with media decodes and encodes it on this thread: megabytes of pixels, features
+  // and tower activations, freed before the answer ends. glibc keeps such freed blocks resident
+  // in the arena for reuse (see base/heap.h); they are handed back once the request's memory is
+  // freed (on every exit path: declared first, destroyed last).
+  struct ReleaseHeapAtExit {
+    bool enabled;
+    ~ReleaseHeapAtExit() {
+      if (enabled) release_free_heap();
+    }
+  } release_heap_at_exit{!request.media.empty()};
+
   // Prompt: chat format, media decoded and encoded (bad media -> Error(bad_input) -> HTTP 400).
   Prompt prompt = engine_->build_prompt(chat_request_of(request), media_sources_of(request));
   const Tokenizer& tok = engine_->tokenizer();
@@ -160,9 +172,7 @@ GenerationResult ModelBackend::generate(const ChatRequest& request, const DeltaS
   if (!delivered || cancel.load()) out.finish = FinishReason::cancelled;
   else if (stop.matched()) out.finish = FinishReason::stop;
   else if (saw_tool_call) out.finish = FinishReason::tool_calls;
-  else if (r.finish == SequenceFinish::length) out.finish = FinishReason::length;
-  else if (r.finish == SequenceFinish::cancelled) out.finish = FinishReason::cancelled;
-  else out.finish = FinishReason::stop;
+  else out.finish = r.finish;  // the scheduler's: stop, length or cancelled
   return out;
 }
 

@@ -19,15 +19,6 @@ std::string random_token(size_t length) {
 
 }  // namespace
 
-const char* finish_reason_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::length: return "length";
-    case FinishReason::tool_calls: return "tool_calls";
-    case FinishReason::cancelled: return "cancelled";
-    default: return "stop";
-  }
-}
-
 CompletionId new_completion_id(const std::string& model) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   return {"chatcmpl-" + random_token(24), std::chrono::duration_cast<std::chrono::seconds>(now).count(), model};

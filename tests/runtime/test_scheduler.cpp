@@ -83,7 +83,7 @@ TEST(Scheduler, FourConcurrentGreedySequencesMatchEachRunAlone) {
   const auto got = run_together(scheduler, requests);
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(got[i].tokens, generate_alone(requests[i].ids, max_tokens[i])) << "sequence " << i;
-    EXPECT_EQ(got[i].result.finish, SequenceFinish::length);
+    EXPECT_EQ(got[i].result.finish, FinishReason::length);
     EXPECT_EQ(got[i].result.generated_tokens, max_tokens[i]);
     EXPECT_EQ(got[i].result.prompt_tokens, lengths[i]);
   }
@@ -146,17 +146,17 @@ TEST(Scheduler, CancelFreesTheSlotForTheNextRequest) {
     if (seen >= 3) cancel = true;
     return true;
   }, &cancel);
-  EXPECT_EQ(result.finish, SequenceFinish::cancelled);
+  EXPECT_EQ(result.finish, FinishReason::cancelled);
   EXPECT_LT(result.generated_tokens, 150);
   // The only slot is free again: the next request runs to its end.
   const auto next = run_collecting(scheduler, greedy_request(prompt_of(2, 9), 5));
-  EXPECT_EQ(next.result.finish, SequenceFinish::length);
+  EXPECT_EQ(next.result.finish, FinishReason::length);
   EXPECT_EQ(next.tokens, generate_alone(prompt_of(2, 9), 5));
 
   // A sink that refuses tokens (client gone) stops the sequence too.
   const auto refused = scheduler.run(greedy_request(prompt_of(3, 9), 150),
                                      [](std::span<const int64_t>) { return false; });
-  EXPECT_EQ(refused.finish, SequenceFinish::cancelled);
+  EXPECT_EQ(refused.finish, FinishReason::cancelled);
   EXPECT_LT(refused.generated_tokens, 150);
   EXPECT_EQ(scheduler.stats().cancelled, 2);
 }
@@ -170,7 +170,7 @@ TEST(Scheduler, RequestCancelledWhileQueuedNeverTakesASlot) {
   wait_until_waiting(scheduler, 1);
   scheduler.resume();
   t.join();
-  EXPECT_EQ(c.result.finish, SequenceFinish::cancelled);
+  EXPECT_EQ(c.result.finish, FinishReason::cancelled);
   EXPECT_TRUE(c.tokens.empty());
   EXPECT_EQ(scheduler.stats().prefill_rows, 0);
 }
@@ -183,7 +183,7 @@ TEST(Scheduler, StopIdsEndASequenceAndAreNotDelivered) {
   r.stop_ids = {alone[4]};
   const auto got = run_collecting(scheduler, r);
   const size_t first = std::find(alone.begin(), alone.end(), alone[4]) - alone.begin();
-  EXPECT_EQ(got.result.finish, SequenceFinish::stop);
+  EXPECT_EQ(got.result.finish, FinishReason::stop);
   EXPECT_EQ(got.tokens, std::vector<int64_t>(alone.begin(), alone.begin() + first));
 }
 
@@ -199,6 +199,6 @@ TEST(Scheduler, PromptAndOutputAreBoundedByTheContextSize) {
   EXPECT_THROW(run_collecting(scheduler, greedy_request({}, 4)), Error);
   // 12 prompt tokens leave room for 4 new ones, whatever max_tokens says.
   const auto got = run_collecting(scheduler, greedy_request(prompt_of(1, 12), 100));
-  EXPECT_EQ(got.result.finish, SequenceFinish::length);
+  EXPECT_EQ(got.result.finish, FinishReason::length);
   EXPECT_EQ(got.result.generated_tokens, 4);
 }

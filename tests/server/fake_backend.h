@@ -44,7 +44,7 @@ class FakeBackend : public server::Backend {
     }
     ++calls_;
     server::GenerationResult result = run(req, sink, cancel);
-    if (result.finish == server::FinishReason::cancelled) ++cancelled_;
+    if (result.finish == FinishReason::cancelled) ++cancelled_;
     return result;
   }
 
@@ -89,19 +89,19 @@ class FakeBackend : public server::Backend {
     auto emit = [&](server::Delta d) {
       if (cancel.load()) return false;
       if (produced >= req.sampling.max_tokens) {
-        result.finish = server::FinishReason::length;
+        result.finish = FinishReason::length;
         return false;
       }
       ++produced;
       if (!sink(d)) {
-        result.finish = server::FinishReason::cancelled;
+        result.finish = FinishReason::cancelled;
         return false;
       }
       return true;
     };
-    auto finish = [&](server::FinishReason natural) {
-      if (cancel.load()) result.finish = server::FinishReason::cancelled;
-      else if (result.finish == server::FinishReason::stop) result.finish = natural;
+    auto finish = [&](FinishReason natural) {
+      if (cancel.load()) result.finish = FinishReason::cancelled;
+      else if (result.finish == FinishReason::stop) result.finish = natural;
       return result;
     };
 
@@ -114,7 +114,7 @@ class FakeBackend : public server::Backend {
       server::Delta d;
       d.tool_calls.push_back({"", name, {{"text", last_user}}});
       emit(d);
-      return finish(server::FinishReason::tool_calls);
+      return finish(FinishReason::tool_calls);
     }
 
     if (last_user.rfind("SLOW ", 0) == 0) {
@@ -125,7 +125,7 @@ class FakeBackend : public server::Backend {
         d.content = (i ? " w" : "w") + std::to_string(i);
         if (!emit(d)) break;
       }
-      return finish(server::FinishReason::stop);
+      return finish(FinishReason::stop);
     }
 
     if (req.enable_thinking) {
@@ -133,7 +133,7 @@ class FakeBackend : public server::Backend {
       for (size_t i = 0; i < ws.size(); ++i) {
         server::Delta d;
         d.reasoning = (i ? " " : "") + ws[i];
-        if (!emit(d)) return finish(server::FinishReason::stop);
+        if (!emit(d)) return finish(FinishReason::stop);
       }
     }
 
@@ -153,7 +153,7 @@ class FakeBackend : public server::Backend {
       d.content = (i ? " " : "") + ws[i];
       if (!emit(d)) break;
     }
-    return finish(server::FinishReason::stop);
+    return finish(FinishReason::stop);
   }
 
   mutable std::mutex mu_;

@@ -105,18 +105,18 @@ TEST(ModelBackend, CancelEndsTheGenerationAndFreesTheSlot) {
     if (++deltas == 2) cancel = true;
     return true;
   }, cancel);
-  EXPECT_EQ(r.finish, server::FinishReason::cancelled);
+  EXPECT_EQ(r.finish, FinishReason::cancelled);
   EXPECT_LT(r.usage.completion_tokens, 200);
   // A sink that cannot deliver (client gone) cancels as well.
   CancelFlag never{false};
   const GenerationResult gone = backend.generate(user_request("Count again.", 200),
                                                  [](const Delta&) { return false; }, never);
-  EXPECT_EQ(gone.finish, server::FinishReason::cancelled);
+  EXPECT_EQ(gone.finish, FinishReason::cancelled);
   EXPECT_LT(gone.usage.completion_tokens, 200);
   EXPECT_EQ(backend.scheduler().stats().cancelled, 2);
   // The only slot is free again.
   const Answer next = ask(backend, user_request("Hi", 3));
-  EXPECT_EQ(next.result.finish, server::FinishReason::length);
+  EXPECT_EQ(next.result.finish, FinishReason::length);
 }
 
 TEST(ModelBackend, LimitsAndBadMediaAreBadInput) {
@@ -155,7 +155,7 @@ TEST(ModelBackend, NamedToolChoiceForcesACallToThatTool) {
   ASSERT_EQ(a.tool_calls.size(), 1u) << a.content;
   EXPECT_EQ(a.tool_calls[0].name, "get_weather");
   EXPECT_TRUE(a.tool_calls[0].arguments.is_object());
-  EXPECT_EQ(a.result.finish, server::FinishReason::tool_calls);
+  EXPECT_EQ(a.result.finish, FinishReason::tool_calls);
 }
 
 TEST(StopStringFilter, CutsAtTheFirstMatchAcrossPieces) {
