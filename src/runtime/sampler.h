@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace gemma4 {
 
@@ -21,6 +22,12 @@ class Sampler {
   const SamplingOptions& options() const { return options_; }
 
  private:
+  struct Candidate {
+    float logit;
+    int64_t id;
+  };
+  int64_t pick_nucleus(const Candidate* candidates, int64_t count, std::vector<double>& p, float mx, double sum);
+
   SamplingOptions options_;
   std::mt19937_64 rng_;
 };

@@ -1,5 +1,9 @@
 // Session (prefill / decode / generate with stop ids and streaming) and the sampler.
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <random>
+#include <cmath>
+#include <numeric>
 
 #include <map>
 
@@ -72,6 +76,54 @@ TEST(Sampler, TopKAndTopPRestrictTheCandidates) {
   o.top_p = 0.5f;  // the top token alone has p > 0.5
   Sampler nucleus(o);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(nucleus.sample(l.data(), 5), 0);
+}
+
+// Without a top-k cut only the nucleus is sorted, grown as needed: the tokens drawn are exactly
+// the smallest most-likely set reaching top_p (computed here by a full sort), at their
+// renormalized frequencies. Peaked logits (nucleus of a few tokens) and flat ones (a nucleus of
+// thousands, past the first sorted head) both.
+TEST(Sampler, NucleusWithoutTopKIsTheSortedPrefix) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (float spread : {6.f, 0.05f}) {
+    const int64_t vocab = 20000;
+    std::vector<float> l(vocab);
+    for (float& v : l) v = spread * normal(rng);
+    SamplingOptions o;
+    o.greedy = false;
+    o.top_k = 0;
+    o.top_p = 0.9f;
+    o.temperature = 0.8f;
+    o.seed = 11;
+    // The nucleus by brute force.
+    std::vector<int64_t> order(vocab);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+    const float mx = l[order[0]];
+    double sum = 0;
+    for (float v : l) sum += std::exp((double(v) - mx) / o.temperature);
+    std::map<int64_t, double> nucleus;
+    double mass = 0;
+    for (int64_t i = 0; mass < o.top_p; ++i) {
+      const double p = std::exp((double(l[order[i]]) - mx) / o.temperature) / sum;
+      nucleus[order[i]] = p;
+      mass += p;
+    }
+    Sampler s(o);
+    std::map<int64_t, int> seen;
+    const int draws = 4000;
+    for (int i = 0; i < draws; ++i) seen[s.sample(l.data(), vocab)]++;
+    for (const auto& [id, n] : seen) EXPECT_TRUE(nucleus.count(id)) << "token " << id << " is outside the nucleus";
+    if (nucleus.size() < 50) {  // peaked: frequencies within 5 standard deviations
+      for (const auto& [id, p] : nucleus) {
+        const double expected = draws * p / mass, sd = std::sqrt(draws * (p / mass) * (1 - p / mass));
+        EXPECT_NEAR(seen[id], expected, 5 * sd + 1) << "token " << id;
+      }
+    } else {
+      EXPECT_GT(nucleus.size(), 256u);  // the flat case really grows past the first head
+      EXPECT_GT(seen.size(), 1000u);
+    }
+  }
 }
 
 TEST(Sampler, SameSeedSameSequence) {
