@@ -100,8 +100,10 @@ void rows_q4r(const MatmulJob& job, int64_t r0, int64_t r1) {
   }
 }
 
-// r0, r1: multiples of 16 (matmul splits rows in tiles of 16).
-void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
+// Q4I and Q4S: the same nibbles and integer block dots; Layout says where a block starts, its
+// scale for row `lane`, and the row's own scale (1 for Q4I). r0, r1: multiples of 16.
+template <class Layout>
+void rows_interleaved_q4(const MatmulJob& job, int64_t r0, int64_t r1) {
   const Weight& w = *job.w;
   const QuantizedActs& xq = *job.xq;
   const int64_t group_bytes = kQ4iRows * w.row_bytes();
@@ -114,8 +116,8 @@ void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
       for (int lane = 0; lane < kQ4iRows; ++lane) {
         float acc = 0.f;
         for (int64_t b = 0; b < xq.blocks; ++b) {
-          const uint8_t* src = group + b * kQ4iBlockBytes;
-          const uint8_t* nibbles = src + kQ4iRows * 2;
+          const uint8_t* block = Layout::block(group, b);
+          const uint8_t* nibbles = block + Layout::kScaleBytes;
           int32_t dot = 0;
           for (int j = 0; j < 4; ++j)
             for (int i = 0; i < 4; ++i) {
@@ -123,13 +125,33 @@ void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) {
               dot += int32_t{v & 0x0f} * q[b * kQK + 4 * j + i] + int32_t{v >> 4} * q[b * kQK + 16 + 4 * j + i];
             }
           dot -= 8 * sum[b * 8];
-          acc += f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]) * d[b * 8] * static_cast<float>(dot);
+          acc += Layout::block_scale(block, lane) * d[b * 8] * static_cast<float>(dot);
         }
-        job.y[t * w.rows + g * kQ4iRows + lane] = acc;
+        job.y[t * w.rows + g * kQ4iRows + lane] = Layout::row_scale(group, lane) * acc;
       }
     }
   }
 }
+
+struct Q4iLayout {
+  static constexpr int64_t kScaleBytes = kQ4iRows * 2;
+  static const uint8_t* block(const uint8_t* group, int64_t b) { return group + b * kQ4iBlockBytes; }
+  static float block_scale(const uint8_t* block, int lane) {
+    return f16_to_f32(reinterpret_cast<const uint16_t*>(block)[lane]);
+  }
+  static float row_scale(const uint8_t*, int) { return 1.f; }
+};
+struct Q4sLayout {
+  static constexpr int64_t kScaleBytes = kQ4iRows;
+  static const uint8_t* block(const uint8_t* group, int64_t b) { return group + kQ4sHeaderBytes + b * kQ4sBlockBytes; }
+  static float block_scale(const uint8_t* block, int lane) {
+    return static_cast<float>(reinterpret_cast<const int8_t*>(block)[lane]);
+  }
+  static float row_scale(const uint8_t* group, int lane) { return reinterpret_cast<const float*>(group)[lane]; }
+};
+
+void rows_q4i(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved_q4<Q4iLayout>(job, r0, r1); }
+void rows_q4s(const MatmulJob& job, int64_t r0, int64_t r1) { rows_interleaved_q4<Q4sLayout>(job, r0, r1); }
 
 void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) {
   const Weight& w = *job.w;
@@ -151,37 +173,6 @@ void rows_q8i(const MatmulJob& job, int64_t r0, int64_t r1) {
           acc += f16_to_f32(reinterpret_cast<const uint16_t*>(src)[lane]) * d[b * 8] * static_cast<float>(dot);
         }
         job.y[t * w.rows + g * kQ4iRows + lane] = acc;
-      }
-    }
-  }
-}
-
-// r0, r1: multiples of 16. The same integer block dots as Q4I; block scale S·c.
-void rows_q4s(const MatmulJob& job, int64_t r0, int64_t r1) {
-  const Weight& w = *job.w;
-  const QuantizedActs& xq = *job.xq;
-  const int64_t group_bytes = kQ4iRows * w.row_bytes();
-  for (int64_t g = r0 / kQ4iRows; g < (r1 + kQ4iRows - 1) / kQ4iRows; ++g) {
-    const uint8_t* group = static_cast<const uint8_t*>(w.data) + g * group_bytes;
-    for (int64_t t = 0; t < job.n; ++t) {
-      const int8_t* q = xq.q(t);
-      const float* d = xq.d(t);
-      const int32_t* sum = xq.sum(t);
-      for (int lane = 0; lane < kQ4iRows; ++lane) {
-        float acc = 0.f;
-        for (int64_t b = 0; b < xq.blocks; ++b) {
-          const uint8_t* block = group + kQ4sHeaderBytes + b * kQ4sBlockBytes;
-          const uint8_t* nibbles = block + kQ4iRows;
-          int32_t dot = 0;
-          for (int j = 0; j < 4; ++j)
-            for (int i = 0; i < 4; ++i) {
-              const uint8_t v = nibbles[64 * j + 4 * lane + i];
-              dot += int32_t{v & 0x0f} * q[b * kQK + 4 * j + i] + int32_t{v >> 4} * q[b * kQK + 16 + 4 * j + i];
-            }
-          dot -= 8 * sum[b * 8];
-          acc += static_cast<float>(reinterpret_cast<const int8_t*>(block)[lane]) * d[b * 8] * static_cast<float>(dot);
-        }
-        job.y[t * w.rows + g * kQ4iRows + lane] = reinterpret_cast<const float*>(group)[lane] * acc;
       }
     }
   }
