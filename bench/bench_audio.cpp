@@ -101,6 +101,13 @@ double encoder_gflop(const AudioInput& in, int64_t mel_frames) {
 int main(int argc, char** argv) {
   try {
     const std::string dir = argc > 1 ? argv[1] : "/work/models/audio-random";
+    if (!dir.empty() && dir[0] == '-') {  // a flag where the folder goes (e.g. --help): never write a model there
+      std::fprintf(stderr,
+                   "usage: bench_audio [MODEL_DIR [SECONDS ...] [--exact | --int8] [--threads N]]\n"
+                   "  (defaults: /work/models/audio-random, 10 30; a MODEL_DIR without model.safetensors gets a\n"
+                   "  random full-size E2B audio tower written into it first)\n");
+      return dir == "--help" || dir == "-h" ? 0 : 2;
+    }
     if (!std::filesystem::exists(dir + "/model.safetensors")) write_random_model(dir);
     // --exact: the float32 reference numerics; default: the fast ones (packed bf16 GEMM).
     std::vector<double> durations;

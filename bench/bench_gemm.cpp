@@ -49,8 +49,10 @@ int main(int argc, char** argv) {
   if (argc > 2) set_num_threads(std::atoi(argv[2]));
   const bool compare = argc > 3 && std::atoi(argv[3]) != 0;
   const kernels::ComputePeak peak = kernels::measure_compute_peak();
-  std::printf("isa %s, threads %d, N %lld; one core's measured f32 FMA peak %.0f GFLOP per CPU-second\n",
-              kernels::isa_name(kernels::active_isa()), num_threads(), static_cast<long long>(n), peak.f32_flops * 1e-9);
+  std::printf("isa %s, threads %d, N %lld; one core's measured peaks per CPU-second: f32 FMA %.0f GFLOP, "
+              "int8 VNNI %.0f GOP\n",
+              kernels::isa_name(kernels::active_isa()), num_threads(), static_cast<long long>(n), peak.f32_flops * 1e-9,
+              peak.int8_ops * 1e-9);
   struct Shape {
     const char* label;
     int64_t rows, cols;
