@@ -69,24 +69,13 @@ void pack_row(const float* row, int64_t r, PackedBf16& out) {
   }
 }
 
-// Rows of activations per task: enough to amortize a panel's trip through L1/L2, few enough
-// that a thread's activations (rows × cols × 2 bytes) stay in L2.
-constexpr int64_t kRowChunk = 96;  // a multiple of the AVX-512 tile's 12 rows
-constexpr int64_t kPanelsPerTask = 4;
-
 }  // namespace
 
 PackedBf16 pack_bf16(const Weight& w) {
   PackedBf16 out;
   init_shape(out, w.rows, w.cols);
   out.name = w.name;
-  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> row(static_cast<size_t>(w.cols));
-    for (int64_t r = r0; r < r1; ++r) {
-      dequantize_row(w, r, row.data());
-      pack_row(row.data(), r, out);
-    }
-  });
+  detail::pack_weight_rows(w, [&](const float* row, int64_t r) { pack_row(row, r, out); });
   return out;
 }
 
@@ -101,8 +90,8 @@ void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t 
   a.resize(static_cast<size_t>(n * w.k_pairs));
   round_fn()(x, x_stride, n, w.cols, w.k_pairs, a.data());
   const detail::PanelFn panel = panel_fn();
-  for (int64_t t0 = 0; t0 < n; t0 += kRowChunk) {
-    const int64_t m = std::min(kRowChunk, n - t0);
+  for (int64_t t0 = 0; t0 < n; t0 += detail::kGemmRowChunk) {
+    const int64_t m = std::min(detail::kGemmRowChunk, n - t0);
     for (int64_t p = 0; p < w.panels; ++p) {
       const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
       panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
@@ -119,18 +108,10 @@ void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) {
     round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, a.data() + t0 * w.k_pairs);
   });
   const detail::PanelFn panel = panel_fn();
-  const int64_t row_chunks = (n + kRowChunk - 1) / kRowChunk;
-  const int64_t panel_groups = (w.panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  // Tasks walk panel groups fastest, so neighbouring tasks (run at the same time on different
-  // threads) share their activation rows in L3.
-  parallel_for(row_chunks * panel_groups, [&](int64_t task) {
-    const int64_t t0 = (task / panel_groups) * kRowChunk, m = std::min(kRowChunk, n - t0);
-    const int64_t p0 = (task % panel_groups) * kPanelsPerTask, p1 = std::min(w.panels, p0 + kPanelsPerTask);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
-      panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
-            y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid);
-    }
+  detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
+    const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
+    panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
+          y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid);
   });
 }
 

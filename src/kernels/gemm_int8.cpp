@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "kernels/gemm_int8_internal.h"
+#include "kernels/gemm_internal.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
 
@@ -92,24 +93,13 @@ detail::Int8Panel panel_at(const PackedInt8& w, int64_t p) {
           w.correction.data() + p * kInt8Panel};
 }
 
-// Rows of activations per task: a multiple of the 12-row register tile; a chunk's bytes
-// (96 × K) stay in L2 while the task's panels stream past them.
-constexpr int64_t kRowChunk = 96;
-constexpr int64_t kPanelsPerTask = 4;
-
 }  // namespace
 
 PackedInt8 pack_int8(const Weight& w) {
   PackedInt8 out;
   init_shape(out, w.rows, w.cols);
   out.name = w.name;
-  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> row(static_cast<size_t>(w.cols));
-    for (int64_t r = r0; r < r1; ++r) {
-      dequantize_row(w, r, row.data());
-      pack_row(row.data(), r, out);
-    }
-  });
+  detail::pack_weight_rows(w, [&](const float* row, int64_t r) { pack_row(row, r, out); });
   return out;
 }
 
@@ -138,17 +128,10 @@ void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp i
              scale_data + t0);
   });
   const detail::Int8PanelFn panel = panel_fn();
-  const int64_t row_chunks = (n + kRowChunk - 1) / kRowChunk;
-  const int64_t panel_groups = (w.panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  // Panel groups vary fastest: tasks running at the same time share activation rows.
-  parallel_for(row_chunks * panel_groups, [&](int64_t task) {
-    const int64_t t0 = (task / panel_groups) * kRowChunk, m = std::min(kRowChunk, n - t0);
-    const int64_t p0 = (task % panel_groups) * kPanelsPerTask, p1 = std::min(w.panels, p0 + kPanelsPerTask);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
-      panel(a_data + t0 * width, scale_data + t0, m, w.k_quads, panel_at(w, p), y + t0 * w.rows + p * kInt8Panel,
-            w.rows, cols_valid, out.lo, out.hi);
-    }
+  detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
+    const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
+    panel(a_data + t0 * width, scale_data + t0, m, w.k_quads, panel_at(w, p), y + t0 * w.rows + p * kInt8Panel,
+          w.rows, cols_valid, out.lo, out.hi);
   });
 }
 

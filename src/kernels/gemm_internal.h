@@ -1,8 +1,47 @@
-// Internals shared by gemm.cpp and its per-ISA micro-kernels.
+// Internals shared by the packed GEMMs (gemm.cpp: bf16, gemm_int8.cpp: int8) and their per-ISA
+// micro-kernels.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "tensor/weight.h"
 
 namespace gemma4::kernels::detail {
+
+// Packs every row of w (any format, dequantized to float32 first) with pack_row(row, r),
+// rows spread over the thread pool.
+template <class PackRow>
+void pack_weight_rows(const Weight& w, const PackRow& pack_row) {
+  parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(w, r, row.data());
+      pack_row(row.data(), r);
+    }
+  });
+}
+
+// Rows of activations per task: a multiple of the 12-row register tile, enough to amortize a
+// panel's trip through L1/L2, few enough that a chunk's activations stay in L2.
+constexpr int64_t kGemmRowChunk = 96;
+constexpr int64_t kGemmPanelsPerTask = 4;
+
+// Runs fn(t0, m, p) for each chunk [t0, t0 + m) of n activation rows and each of `panels`
+// weight panels, as tasks of one chunk × kGemmPanelsPerTask panels over the thread pool.
+// Panel groups vary fastest, so tasks running at the same time share activation rows in L3.
+template <class Fn>
+void for_each_panel_task(int64_t n, int64_t panels, const Fn& fn) {
+  const int64_t row_chunks = (n + kGemmRowChunk - 1) / kGemmRowChunk;
+  const int64_t panel_groups = (panels + kGemmPanelsPerTask - 1) / kGemmPanelsPerTask;
+  parallel_for(row_chunks * panel_groups, [&](int64_t task) {
+    const int64_t t0 = (task / panel_groups) * kGemmRowChunk, m = std::min(kGemmRowChunk, n - t0);
+    const int64_t p0 = (task % panel_groups) * kGemmPanelsPerTask;
+    for (int64_t p = p0; p < std::min(panels, p0 + kGemmPanelsPerTask); ++p) fn(t0, m, p);
+  });
+}
 
 // Rounds x[n][cols] (row stride x_stride floats) to bf16 pairs: out[t * k_pairs + c / 2],
 // zero-padding an odd last column.
