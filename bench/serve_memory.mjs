@@ -10,7 +10,7 @@
 //   node bench/serve_memory.mjs image 500 build/gemma4 serve -m /tmp/tiny-model --ctx-size 2048
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import zlib from 'node:zlib';
+import { pngBytes, wavBytes } from '../tests/server/node/media_fixtures.mjs';
 
 const [kind, total, binary, ...flags] = process.argv.slice(2);
 const REQUESTS = Number(total);
@@ -18,31 +18,8 @@ const CLIENTS = Number(process.env.CLIENTS ?? 8);
 const EVERY = Number(process.env.EVERY ?? 50);
 const MAX_TOKENS = Number(process.env.MAX_TOKENS ?? 8);
 
-function png(w, h) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * (w * 3 + 1) + 1 + x * 3] = (x * 32) & 255;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
-                        chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-function wav(seconds, rate = 16000) {
-  const n = Math.round(seconds * rate);
-  const b = Buffer.alloc(44 + 2 * n);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * n, 4); b.write('WAVEfmt ', 8); b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(2 * n, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + 2 * i);
-  return b;
-}
-const IMAGE = `data:image/png;base64,${Buffer.concat([png(8, 8), Buffer.alloc(64 * 1024)]).toString('base64')}`;
-const AUDIO = wav(0.25).toString('base64');
+const IMAGE = `data:image/png;base64,${Buffer.concat([pngBytes(8, 8), Buffer.alloc(64 * 1024)]).toString('base64')}`;
+const AUDIO = wavBytes(0.25).toString('base64');
 
 function content(i) {
   const k = kind === 'mix' ? ['text', 'image', 'audio'][i % 3] : kind;
