@@ -36,6 +36,17 @@ inline Weight random_bf16_weight(int64_t rows, int64_t cols, uint32_t seed) {
   return w;
 }
 
+// A float32 weight viewing `data` (rows × cols, row-major); data must outlive it.
+inline Weight f32_weight(const std::vector<float>& data, int64_t rows, int64_t cols) {
+  Weight w;
+  w.format = WeightFormat::f32;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = data.data();
+  w.name = "test";
+  return w;
+}
+
 // Sets the kernels' ISA for one scope.
 class IsaScope {
  public:

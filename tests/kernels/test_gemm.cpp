@@ -19,16 +19,6 @@ std::vector<float> rounded_to_bf16(std::vector<float> v) {
   return v;
 }
 
-Weight f32_weight(const std::vector<float>& data, int64_t rows, int64_t cols) {
-  Weight w;
-  w.format = WeightFormat::f32;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = data.data();
-  w.name = "test";
-  return w;
-}
-
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   float worst = 0.f;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -49,10 +39,10 @@ TEST(Gemm, MatchesReferenceOfRoundedInputs) {
     const std::vector<float> x = test::random_floats(s.n * s.cols, 2);
     std::vector<float> want(static_cast<size_t>(s.n * s.rows));
     const std::vector<float> w_bf16 = rounded_to_bf16(w), x_bf16 = rounded_to_bf16(x);
-    kernels::matmul_reference(f32_weight(w_bf16, s.rows, s.cols), x_bf16.data(), s.n, want.data());
+    kernels::matmul_reference(test::f32_weight(w_bf16, s.rows, s.cols), x_bf16.data(), s.n, want.data());
     for (kernels::Isa isa : test::supported_isas()) {
       test::IsaScope scope(isa);
-      const kernels::PackedBf16 packed = kernels::pack_bf16(f32_weight(w, s.rows, s.cols));
+      const kernels::PackedBf16 packed = kernels::pack_bf16(test::f32_weight(w, s.rows, s.cols));
       std::vector<float> got(want.size(), NAN);
       kernels::gemm(packed, x.data(), s.n, got.data());
       const float tol = 2e-6f * std::sqrt(static_cast<float>(s.cols)) + 1e-6f;

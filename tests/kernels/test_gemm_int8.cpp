@@ -18,16 +18,6 @@ struct Shape {
 };
 const Shape kShapes[] = {{1, 1, 1}, {3, 5, 7}, {7, 33, 17}, {13, 32, 64}, {25, 70, 129}, {97, 45, 770}, {200, 96, 768}};
 
-Weight f32_weight(const std::vector<float>& data, int64_t rows, int64_t cols) {
-  Weight w;
-  w.format = WeightFormat::f32;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = data.data();
-  w.name = "test";
-  return w;
-}
-
 float absmax(const float* v, int64_t n) {
   float m = 0.f;
   for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(v[i]));
@@ -65,7 +55,7 @@ TEST(GemmInt8, WithinQuantizationBoundOfExactProduct) {
   for (const Shape s : kShapes) {
     const std::vector<float> w = test::random_floats(s.rows * s.cols, 11, 0.05f);
     const std::vector<float> x = test::random_floats(s.n * s.cols, 12);
-    const kernels::PackedInt8 packed = kernels::pack_int8(f32_weight(w, s.rows, s.cols));
+    const kernels::PackedInt8 packed = kernels::pack_int8(test::f32_weight(w, s.rows, s.cols));
     for (kernels::Isa isa : test::supported_isas()) {
       test::IsaScope scope(isa);
       std::vector<float> y(static_cast<size_t>(s.n * s.rows), NAN);
@@ -83,8 +73,8 @@ TEST(GemmInt8, ErrorIsQuantizationSized) {
   const std::vector<float> w = test::random_floats(s.rows * s.cols, 13, 0.05f);
   const std::vector<float> x = test::random_floats(s.n * s.cols, 14);
   std::vector<float> want(static_cast<size_t>(s.n * s.rows)), got(want.size());
-  kernels::matmul_reference(f32_weight(w, s.rows, s.cols), x.data(), s.n, want.data());
-  kernels::gemm_int8(kernels::pack_int8(f32_weight(w, s.rows, s.cols)), x.data(), s.n, got.data());
+  kernels::matmul_reference(test::f32_weight(w, s.rows, s.cols), x.data(), s.n, want.data());
+  kernels::gemm_int8(kernels::pack_int8(test::f32_weight(w, s.rows, s.cols)), x.data(), s.n, got.data());
   const double rel = test::relative_l2(got, want);
   EXPECT_GT(rel, 1e-4);
   EXPECT_LT(rel, 2e-2);
@@ -95,7 +85,7 @@ TEST(GemmInt8, ClampsInputAndOutput) {
   const std::vector<float> w = test::random_floats(s.rows * s.cols, 15, 0.05f);
   const std::vector<float> x = test::random_floats(s.n * s.cols, 16, 2.f);
   const kernels::Clamp in{-1.5f, 1.f}, out{-0.3f, 0.2f};
-  const kernels::PackedInt8 packed = kernels::pack_int8(f32_weight(w, s.rows, s.cols));
+  const kernels::PackedInt8 packed = kernels::pack_int8(test::f32_weight(w, s.rows, s.cols));
   for (kernels::Isa isa : test::supported_isas()) {
     test::IsaScope scope(isa);
     std::vector<float> y(static_cast<size_t>(s.n * s.rows), NAN);
@@ -113,7 +103,7 @@ TEST(GemmInt8, EveryIsaGivesIdenticalResults) {
   for (const Shape s : kShapes) {
     const std::vector<float> w = test::random_floats(s.rows * s.cols, 17, 0.05f);
     const std::vector<float> x = test::random_floats(s.n * s.cols, 18);
-    const kernels::PackedInt8 packed = kernels::pack_int8(f32_weight(w, s.rows, s.cols));
+    const kernels::PackedInt8 packed = kernels::pack_int8(test::f32_weight(w, s.rows, s.cols));
     std::vector<float> first;
     for (kernels::Isa isa : test::supported_isas()) {
       test::IsaScope scope(isa);
@@ -143,7 +133,7 @@ TEST(GemmInt8, QuantizedRowRoundTrips) {
 
 TEST(GemmInt8, ZeroRowsAndEmptyMatrices) {
   const std::vector<float> w = test::random_floats(20 * 8, 20);
-  const kernels::PackedInt8 packed = kernels::pack_int8(f32_weight(w, 20, 8));
+  const kernels::PackedInt8 packed = kernels::pack_int8(test::f32_weight(w, 20, 8));
   const std::vector<float> x(3 * 8, 0.f);
   std::vector<float> y(3 * 20, NAN);
   kernels::gemm_int8(packed, x.data(), 3, y.data());
