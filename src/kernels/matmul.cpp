@@ -28,12 +28,11 @@ inline float round_half_even(float v) {
   return (v + kMagic) - kMagic;
 }
 
-// Fills d1, sum1 and the offset sums of token t from d8 / sum8.
+// Fills d1 and the offset sums of token t from d8 / sum8.
 void copy_block_once(QuantizedActs& qa, int64_t t) {
   for (int64_t b = 0; b < qa.blocks; ++b) {
     qa.d1[static_cast<size_t>(t * qa.blocks + b)] = qa.d8[static_cast<size_t>((t * qa.blocks + b) * 8)];
     const int32_t sum = qa.sum8[static_cast<size_t>((t * qa.blocks + b) * 8)];
-    qa.sum1[static_cast<size_t>(t * qa.blocks + b)] = sum;
     qa.minus8_sum[static_cast<size_t>(t * qa.blocks + b)] = -8 * sum;
     qa.minus128_sum[static_cast<size_t>(t * qa.blocks + b)] = -128 * sum;
   }
@@ -49,7 +48,6 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
   qa.d8.resize(static_cast<size_t>(n * qa.blocks * 8));
   qa.sum8.resize(static_cast<size_t>(n * qa.blocks * 8));
   qa.d1.resize(static_cast<size_t>(n * qa.blocks));
-  qa.sum1.resize(static_cast<size_t>(n * qa.blocks));
   qa.minus8_sum.resize(static_cast<size_t>(n * qa.blocks));
   qa.minus128_sum.resize(static_cast<size_t>(n * qa.blocks));
   const int64_t blocks = qa.blocks;

@@ -17,19 +17,16 @@ struct QuantizedActs {
   std::vector<int8_t> qs;               // [n][cols]
   std::vector<float> d8;                // [n][blocks][8]
   std::vector<int32_t> sum8;            // [n][blocks][8]
-  // The same scales and sums once per block, for the row-interleaved kernels, which
-  // broadcast one value per token and block: half the cache footprint of d8/sum8.
-  std::vector<float> d1;                // [n][blocks]
-  std::vector<int32_t> sum1;            // [n][blocks]
-  // −8·Σa and −128·Σa per block: the offsets Q4_0 (q + 8) and unsigned Q8 (q + 128) weights
-  // carry, ready to broadcast as a vpdpbusd start value.
+  // For the row-interleaved kernels, which broadcast one value per token and block (a fraction
+  // of d8/sum8's cache footprint): the scale once per block, and −8·Σa / −128·Σa, the offsets
+  // Q4_0 (q + 8) and unsigned Q8 (q + 128) weights carry, ready as a vpdpbusd start value.
+  std::vector<float> d1;                          // [n][blocks]
   std::vector<int32_t> minus8_sum, minus128_sum;  // [n][blocks]
 
   const int8_t* q(int64_t t) const { return qs.data() + t * cols; }
   const float* d(int64_t t) const { return d8.data() + t * blocks * 8; }
   const int32_t* sum(int64_t t) const { return sum8.data() + t * blocks * 8; }
   const float* d_once(int64_t t) const { return d1.data() + t * blocks; }
-  const int32_t* sum_once(int64_t t) const { return sum1.data() + t * blocks; }
   const int32_t* minus_offset_sum(int offset, int64_t t) const {
     return (offset == 8 ? minus8_sum : minus128_sum).data() + t * blocks;
   }
