@@ -26,7 +26,8 @@ class Sampler {
     float logit;
     int64_t id;
   };
-  int64_t pick_nucleus(const Candidate* candidates, int64_t count, std::vector<double>& p, float mx, double sum);
+  int64_t pick_nucleus(const Candidate* candidates, int64_t count, float mx, const double* vocab_weights,
+                       double vocab_sum);
 
   SamplingOptions options_;
   std::mt19937_64 rng_;
