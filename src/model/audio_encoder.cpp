@@ -22,8 +22,34 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
+// Element-wise passes over [T, hidden] activations (megabytes), spread over the thread pool:
+// the same numbers as one loop.
 void clamp_all(std::vector<float>& x, float lo, float hi) {
-  for (float& v : x) v = std::clamp(v, lo, hi);
+  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] = std::clamp(x[i], lo, hi);
+  });
+}
+
+// clamp(x, lo, hi) as a new vector (the copy a sub-block works on).
+std::vector<float> clamped_copy(const std::vector<float>& x, float lo, float hi) {
+  std::vector<float> y(x.size());
+  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = std::clamp(x[i], lo, hi);
+  });
+  return y;
+}
+
+// x += scale · h (a residual connection).
+void add_scaled(std::vector<float>& x, const std::vector<float>& h, float scale) {
+  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] += scale * h[i];
+  });
+}
+
+void add(std::vector<float>& x, const std::vector<float>& h) {
+  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] += h[i];
+  });
 }
 
 // RMSNorm of each row: x · (mean(x²) + eps)^-½ · g (no "1 + g" offset in the audio tower).
@@ -51,17 +77,20 @@ void norm_rows(EncoderNumerics numerics, float* x, int64_t rows, int64_t width, 
 }
 
 // LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
-void layer_norm_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * width;
-    double mean = 0, var = 0;
-    for (int64_t i = 0; i < width; ++i) mean += row[i];
-    mean /= static_cast<double>(width);
-    for (int64_t i = 0; i < width; ++i) var += (row[i] - mean) * (row[i] - mean);
-    var /= static_cast<double>(width);
-    const double inv = 1.0 / std::sqrt(var + eps);
-    for (int64_t i = 0; i < width; ++i) row[i] = static_cast<float>((row[i] - mean) * inv) * g[i];
-  }
+// Then ReLU. Rows are independent: spread over the pool.
+void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = x + r * width;
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < width; ++i) mean += row[i];
+      mean /= static_cast<double>(width);
+      for (int64_t i = 0; i < width; ++i) var += (row[i] - mean) * (row[i] - mean);
+      var /= static_cast<double>(width);
+      const double inv = 1.0 / std::sqrt(var + eps);
+      for (int64_t i = 0; i < width; ++i) row[i] = std::max(static_cast<float>((row[i] - mean) * inv) * g[i], 0.0f);
+    }
+  });
 }
 
 std::vector<float> linear(const Weight& w, const std::vector<float>& x, int64_t n) {
@@ -88,21 +117,23 @@ std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<flo
                                    int64_t C, int64_t* T_out, int64_t* F_out) {
   const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1;
   std::vector<float> patches(static_cast<size_t>(To * Fo * C * 9), 0.0f);
-  for (int64_t t = 0; t < To; ++t) {
-    for (int64_t f = 0; f < Fo; ++f) {
-      float* p = patches.data() + (t * Fo + f) * C * 9;
-      for (int a = 0; a < 3; ++a) {
-        const int64_t ti = 2 * t + a - 1;
-        if (ti < 0 || ti >= T) continue;
-        for (int b = 0; b < 3; ++b) {
-          const int64_t fi = 2 * f + b - 1;
-          if (fi < 0 || fi >= Fq) continue;
-          const float* src = x.data() + (ti * Fq + fi) * C;
-          for (int64_t c = 0; c < C; ++c) p[c * 9 + a * 3 + b] = src[c];
+  parallel_ranges(To, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t f = 0; f < Fo; ++f) {
+        float* p = patches.data() + (t * Fo + f) * C * 9;
+        for (int a = 0; a < 3; ++a) {
+          const int64_t ti = 2 * t + a - 1;
+          if (ti < 0 || ti >= T) continue;
+          for (int b = 0; b < 3; ++b) {
+            const int64_t fi = 2 * f + b - 1;
+            if (fi < 0 || fi >= Fq) continue;
+            const float* src = x.data() + (ti * Fq + fi) * C;
+            for (int64_t c = 0; c < C; ++c) p[c * 9 + a * 3 + b] = src[c];
+          }
         }
       }
     }
-  }
+  });
   *T_out = To;
   *F_out = Fo;
   return linear(w, patches, To * Fo);
@@ -260,6 +291,11 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
     w.linear_start = b.clipped(p + "lconv1d.linear_start", 2 * d, d, clip);
     w.linear_end = b.clipped(p + "lconv1d.linear_end", d, d, clip);
     w.depthwise = b.vec(p + "lconv1d.depthwise_conv1d.weight", {d, 1, c.conv_kernel_size});
+    w.depthwise_by_tap.resize(w.depthwise.size());
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < c.conv_kernel_size; ++j)
+        w.depthwise_by_tap[j * d + i] = w.depthwise[i * c.conv_kernel_size + j];
+    w.relative_keys = e.relative_keys(w.relative_k);
     e.layers_.push_back(std::move(w));
   }
   e.output_proj_.weight = b.matrix(c.prefix + "output_proj.weight", c.output_proj_dims, d);
@@ -276,6 +312,27 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
         l->pack(numerics);
   }
   return e;
+}
+
+// Relative keys for distances δ = t − s in [−right, max_past]: sinusoids [sin | cos] projected
+// by relative_k. Row r is δ = max_past − r.
+std::vector<float> AudioEncoder::relative_keys(const Weight& relative_k) const {
+  const AudioConfig& c = cfg_;
+  const int64_t d = c.hidden_size;
+  const int64_t max_past = c.attention_context_left - 2, max_future = c.attention_context_right;
+  const int64_t n_rel = max_past + max_future + 1;
+  const int64_t half = d / 2;
+  const double log_increment = std::log(10000.0) / std::max<int64_t>(half - 1, 1);
+  std::vector<float> sinusoids(static_cast<size_t>(n_rel * d));
+  for (int64_t r = 0; r < n_rel; ++r) {
+    const double delta = static_cast<double>(max_past - r);
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = delta * std::exp(-static_cast<double>(i) * log_increment);
+      sinusoids[r * d + i] = static_cast<float>(std::sin(angle));
+      sinusoids[r * d + half + i] = static_cast<float>(std::cos(angle));
+    }
+  }
+  return linear(relative_k, sinusoids, n_rel);
 }
 
 // ---- forward ---------------------------------------------------------------------------------
@@ -296,8 +353,7 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
     int64_t To = 0, Fo = 0;
     x = conv3x3_stride2(*convs[i], x, T, Fq, C, &To, &Fo);
     C = c.conv_channels[i];
-    layer_norm_rows(x.data(), To * Fo, C, *norms[i], c.rms_norm_eps);
-    for (float& v : x) v = std::max(v, 0.0f);
+    layer_norm_relu_rows(x.data(), To * Fo, C, *norms[i], c.rms_norm_eps);
     std::vector<uint8_t> decimated;
     for (int64_t t = 0; t < T; t += 2) decimated.push_back(mask[t]);
     mask = std::move(decimated);
@@ -315,8 +371,7 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
 void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const {
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size;
-  std::vector<float> h(x);
-  clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
+  std::vector<float> h = clamped_copy(x, -c.gradient_clipping, c.gradient_clipping);
   norm_rows(numerics_, h.data(), T, d, w.pre_norm, c.rms_norm_eps);
   h = clipped_linear(w.up, std::move(h), T);
   if (numerics_ != EncoderNumerics::exact)
@@ -326,7 +381,7 @@ void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>&
   h = clipped_linear(w.down, std::move(h), T);
   clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
   norm_rows(numerics_, h.data(), T, d, w.post_norm, c.rms_norm_eps);
-  for (size_t i = 0; i < x.size(); ++i) x[i] += c.residual_weight * h[i];
+  add_scaled(x, h, c.residual_weight);
 }
 
 // Local self-attention with relative-position keys. The reference computes it in blocks of
@@ -345,25 +400,16 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
   const float k_scale = static_cast<float>(std::log1p(std::exp(1.0)) / std::log(2.0));
   std::vector<float> q_scale(static_cast<size_t>(D));
   for (int64_t i = 0; i < D; ++i) q_scale[i] = q_base * softplus(w.per_dim_scale[i]);
-  for (int64_t i = 0; i < T * d; ++i) q[i] *= q_scale[i % D];
-  for (float& val : k) val *= k_scale;
+  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t i = t0 * d; i < t1 * d; ++i) {
+      q[i] *= q_scale[i % D];
+      k[i] *= k_scale;
+    }
+  });
 
-  // Relative keys for distances δ = t − s in [−right, max_past]: sinusoids [sin | cos] projected.
   const int64_t max_past = c.attention_context_left - 2, max_future = c.attention_context_right;
   const int64_t n_rel = max_past + max_future + 1;
-  const int64_t half = d / 2;
-  const double log_increment = std::log(10000.0) / std::max<int64_t>(half - 1, 1);
-  std::vector<float> sinusoids(static_cast<size_t>(n_rel * d));
-  for (int64_t r = 0; r < n_rel; ++r) {
-    const double delta = static_cast<double>(max_past - r);
-    for (int64_t i = 0; i < half; ++i) {
-      const double angle = delta * std::exp(-static_cast<double>(i) * log_increment);
-      sinusoids[r * d + i] = static_cast<float>(std::sin(angle));
-      sinusoids[r * d + half + i] = static_cast<float>(std::cos(angle));
-    }
-  }
-  const std::vector<float> rel_k = linear(w.relative_k, sinusoids, n_rel);  // row r: δ = max_past − r
-
+  const std::vector<float>& rel_k = w.relative_keys;  // row r: δ = max_past − r
   std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
   const float cap = c.attention_logit_cap;
   const bool fast = numerics_ != EncoderNumerics::exact;
@@ -424,16 +470,18 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
   else
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
+  // Causal depthwise conv (left zero padding of K−1), taps in order j = 0..K−1 for each output,
+  // vectorized over the channels.
   std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      for (int64_t i = 0; i < d; ++i) {
-        float acc = 0.0f;
-        for (int64_t j = 0; j < K; ++j) {
-          const int64_t s = t - (K - 1) + j;  // left zero padding of K-1: causal
-          if (s >= 0) acc += w.depthwise[i * K + j] * glu[s * d + i];
-        }
-        conv[t * d + i] = acc;
+      float* out = conv.data() + t * d;
+      for (int64_t j = 0; j < K; ++j) {
+        const int64_t s = t - (K - 1) + j;
+        if (s < 0) continue;
+        const float* tap = w.depthwise_by_tap.data() + j * d;
+        const float* in = glu.data() + s * d;
+        for (int64_t i = 0; i < d; ++i) out[i] += tap[i] * in[i];
       }
     }
   });
@@ -452,16 +500,13 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
   const int64_t d = c.hidden_size;
   feed_forward(w.ffn1, x, T);
 
-  std::vector<float> a(x);
-  clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
+  std::vector<float> a = clamped_copy(x, -c.gradient_clipping, c.gradient_clipping);
   norm_rows(numerics_, a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
   a = attention(w, a, T, mask);
   clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
   norm_rows(numerics_, a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
-  for (size_t i = 0; i < x.size(); ++i) x[i] += a[i];
-
-  std::vector<float> conv = light_conv(w, x, T);
-  for (size_t i = 0; i < x.size(); ++i) x[i] += conv[i];
+  add(x, a);
+  add(x, light_conv(w, x, T));
 
   feed_forward(w.ffn2, x, T);
   clamp_all(x, -c.gradient_clipping, c.gradient_clipping);

@@ -66,10 +66,14 @@ struct ConformerLayerWeights {
   std::vector<float> norm_pre_attn, norm_post_attn, norm_out;
   ClippedLinear q, k, v, post;
   Weight relative_k;
+  // relative_k applied to the fixed sinusoids of every distance (AudioEncoder::relative_keys):
+  // [n_rel, hidden], row r for distance max_past − r. Input-independent, so computed at load.
+  std::vector<float> relative_keys;
   std::vector<float> per_dim_scale;  // raw; softplus applied at use
   std::vector<float> lconv_pre_norm, lconv_conv_norm;
   ClippedLinear linear_start, linear_end;
-  std::vector<float> depthwise;  // [hidden, kernel]
+  std::vector<float> depthwise;         // [hidden, kernel]
+  std::vector<float> depthwise_by_tap;  // the same transposed, [kernel, hidden]: vectorizes over channels
 };
 
 // Intermediate results for tests and bisecting.
@@ -99,6 +103,7 @@ class AudioEncoder {
   std::vector<float> attention(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T,
                                const std::vector<uint8_t>& mask) const;
   std::vector<float> light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T) const;
+  std::vector<float> relative_keys(const Weight& relative_k) const;
 
   AudioConfig cfg_;
   TensorStore store_;  // keeps the mapped weights alive
