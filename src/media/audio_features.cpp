@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 
 namespace gemma4 {
 namespace {
@@ -15,8 +16,16 @@ namespace {
 double hz_to_mel_htk(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
 double mel_to_hz_htk(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
 
-// In-place iterative radix-2 FFT; n must be a power of two.
-void fft(std::vector<std::complex<double>>& a) {
+// exp(−2πik/n) for k < n/2: the twiddle factors of an n-point FFT.
+std::vector<std::complex<double>> fft_twiddles(size_t n) {
+  std::vector<std::complex<double>> twiddle(n / 2);
+  for (size_t k = 0; k < n / 2; ++k)
+    twiddle[k] = std::polar(1.0, -2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n));
+  return twiddle;
+}
+
+// In-place iterative radix-2 FFT; n must be a power of two, twiddle = fft_twiddles(n).
+void fft(std::vector<std::complex<double>>& a, const std::vector<std::complex<double>>& twiddle) {
   const size_t n = a.size();
   for (size_t i = 1, j = 0; i < n; ++i) {
     size_t bit = n >> 1;
@@ -24,9 +33,6 @@ void fft(std::vector<std::complex<double>>& a) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
-  std::vector<std::complex<double>> twiddle(n / 2);
-  for (size_t k = 0; k < n / 2; ++k)
-    twiddle[k] = std::polar(1.0, -2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n));
   for (size_t len = 2; len <= n; len <<= 1) {
     for (size_t start = 0; start < n; start += len) {
       for (size_t k = 0; k < len / 2; ++k) {
@@ -151,26 +157,31 @@ LogMel log_mel_features(const AudioFeatureConfig& cfg, const float* samples, int
     if (end > 0) support[j] = {first, end};
   }
 
-  std::vector<std::complex<double>> spectrum(static_cast<size_t>(cfg.fft_length));
-  std::vector<double> magnitude(static_cast<size_t>(bins));
-  for (int64_t i = 0; i < frames; ++i) {
-    // A frame is valid iff the last sample of its unfold window is a real sample.
-    const int64_t last = i * cfg.hop_length + cfg.frame_length - pad_left;
-    if (!(last >= 0 && last < n)) continue;
-    out.mask[i] = 1;
-    for (int t = 0; t < cfg.fft_length; ++t) {
-      const float v = t < cfg.frame_length ? padded_sample(i * cfg.hop_length + t) * window[t] : 0.0f;
-      spectrum[t] = {static_cast<double>(v), 0.0};
+  // Frames are independent: spread over the thread pool (the same numbers either way).
+  const std::vector<std::complex<double>> twiddle = fft_twiddles(static_cast<size_t>(cfg.fft_length));
+  parallel_ranges(frames, 1, [&](int64_t f0, int64_t f1) {
+    std::vector<std::complex<double>> spectrum(static_cast<size_t>(cfg.fft_length));
+    std::vector<double> magnitude(static_cast<size_t>(bins));
+    for (int64_t i = f0; i < f1; ++i) {
+      // A frame is valid iff the last sample of its unfold window is a real sample.
+      const int64_t last = i * cfg.hop_length + cfg.frame_length - pad_left;
+      if (!(last >= 0 && last < n)) continue;
+      out.mask[i] = 1;
+      for (int t = 0; t < cfg.fft_length; ++t) {
+        const float v = t < cfg.frame_length ? padded_sample(i * cfg.hop_length + t) * window[t] : 0.0f;
+        spectrum[t] = {static_cast<double>(v), 0.0};
+      }
+      fft(spectrum, twiddle);
+      for (int k = 0; k < bins; ++k) magnitude[k] = std::abs(spectrum[k]);
+      float* row = out.features.data() + i * cfg.num_mel_bins;
+      for (int j = 0; j < cfg.num_mel_bins; ++j) {
+        double mel = 0.0;
+        for (int k = support[j].first; k < support[j].second; ++k)
+          mel += magnitude[k] * bank[static_cast<size_t>(k) * cfg.num_mel_bins + j];
+        row[j] = static_cast<float>(std::log(mel + cfg.mel_floor));
+      }
     }
-    fft(spectrum);
-    for (int k = 0; k < bins; ++k) magnitude[k] = std::abs(spectrum[k]);
-    float* row = out.features.data() + i * cfg.num_mel_bins;
-    for (int j = 0; j < cfg.num_mel_bins; ++j) {
-      double mel = 0.0;
-      for (int k = support[j].first; k < support[j].second; ++k) mel += magnitude[k] * bank[static_cast<size_t>(k) * cfg.num_mel_bins + j];
-      row[j] = static_cast<float>(std::log(mel + cfg.mel_floor));
-    }
-  }
+  });
   return out;
 }
 
