@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "base/error.h"
 #include "base/thread_pool.h"
@@ -111,24 +112,27 @@ std::vector<float> clipped_linear(const ClippedLinear& l, const std::vector<floa
 }
 
 // One stride-2, 3x3, pad-1 convolution over [time, freq, channels] (channels fastest) as
-// im2col + matmul: the PyTorch kernel [out, in, 3, 3] is already a [out, in*9] matrix whose
-// columns are ordered (in, row, col), so each patch is gathered in that order.
+// im2col + matmul. The kernel's columns are ordered (row, col, in) (conv_kernel_by_tap), so the
+// three columns of one kernel row are 3·C consecutive input values: copied at once.
 std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<float>& x, int64_t T, int64_t Fq,
                                    int64_t C, int64_t* T_out, int64_t* F_out) {
   const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1;
-  std::vector<float> patches(static_cast<size_t>(To * Fo * C * 9), 0.0f);
+  const int64_t patch = 9 * C;
+  // Every element is written below (padding as zeros): no zero-filling pass first.
+  std::unique_ptr<float[]> patches(new float[static_cast<size_t>(To * Fo * patch)]);
   parallel_ranges(To, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       for (int64_t f = 0; f < Fo; ++f) {
-        float* p = patches.data() + (t * Fo + f) * C * 9;
-        for (int a = 0; a < 3; ++a) {
+        float* p = patches.get() + (t * Fo + f) * patch;
+        for (int64_t a = 0; a < 3; ++a) {
           const int64_t ti = 2 * t + a - 1;
-          if (ti < 0 || ti >= T) continue;
-          for (int b = 0; b < 3; ++b) {
+          for (int64_t b = 0; b < 3; ++b) {
             const int64_t fi = 2 * f + b - 1;
-            if (fi < 0 || fi >= Fq) continue;
-            const float* src = x.data() + (ti * Fq + fi) * C;
-            for (int64_t c = 0; c < C; ++c) p[c * 9 + a * 3 + b] = src[c];
+            float* dst = p + (a * 3 + b) * C;
+            if (ti < 0 || ti >= T || fi < 0 || fi >= Fq)
+              std::fill_n(dst, C, 0.0f);
+            else
+              std::copy_n(x.data() + (ti * Fq + fi) * C, C, dst);
           }
         }
       }
@@ -136,18 +140,27 @@ std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<flo
   });
   *T_out = To;
   *F_out = Fo;
-  return linear(w, patches, To * Fo);
+  std::vector<float> y(static_cast<size_t>(To * Fo * w.weight.rows));
+  apply_unclipped(w, patches.get(), To * Fo, y.data());
+  return y;
 }
 
 // ---- weight binding --------------------------------------------------------------------------
 
-Weight bind(const TensorInfo& t, int64_t rows, int64_t cols) {
+// A PyTorch conv kernel [out, in, 3, 3] as the float32 matrix [out, 3·3·in] whose columns are
+// ordered (row, col, in): the order conv3x3_stride2 gathers its patches in.
+Weight conv_kernel_by_tap(const TensorInfo& t, int64_t out, int64_t in) {
+  const std::vector<float> k = to_f32(t);
+  auto m = std::make_shared<std::vector<float>>(static_cast<size_t>(out * 9 * in));
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t c = 0; c < in; ++c)
+      for (int64_t tap = 0; tap < 9; ++tap) (*m)[(o * 9 + tap) * in + c] = k[(o * in + c) * 9 + tap];
   Weight w;
-  w.format = weight_format_of(t);
-  check(t.numel() == rows * cols, t.name + ": unexpected size", ExitCode::bad_input);
-  w.rows = rows;
-  w.cols = cols;
-  w.data = t.data;
+  w.format = WeightFormat::f32;
+  w.rows = out;
+  w.cols = 9 * in;
+  w.data = m->data();
+  w.owner = m;
   w.name = t.name;
   return w;
 }
@@ -257,9 +270,11 @@ AudioEncoder AudioEncoder::load(const TensorStore& store, const AudioConfig& con
             std::to_string(c.input_proj_features()),
         ExitCode::bad_input);
   e.numerics_ = numerics;
-  e.conv0_.weight = bind(e.store_.require(sscp + "layer0.conv.weight", {c.conv_channels[0], 1, 3, 3}), c.conv_channels[0], 9);
-  e.conv1_.weight = bind(e.store_.require(sscp + "layer1.conv.weight", {c.conv_channels[1], c.conv_channels[0], 3, 3}),
-                  c.conv_channels[1], c.conv_channels[0] * 9);
+  e.conv0_.weight = conv_kernel_by_tap(e.store_.require(sscp + "layer0.conv.weight", {c.conv_channels[0], 1, 3, 3}),
+                                      c.conv_channels[0], 1);
+  e.conv1_.weight = conv_kernel_by_tap(
+      e.store_.require(sscp + "layer1.conv.weight", {c.conv_channels[1], c.conv_channels[0], 3, 3}),
+      c.conv_channels[1], c.conv_channels[0]);
   e.conv0_norm_ = b.vec(sscp + "layer0.norm.weight", {c.conv_channels[0]});
   e.conv1_norm_ = b.vec(sscp + "layer1.norm.weight", {c.conv_channels[1]});
   e.input_proj_.weight = b.matrix(sscp + "input_proj_linear.weight", c.hidden_size, proj.shape[1]);

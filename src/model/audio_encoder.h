@@ -108,7 +108,7 @@ class AudioEncoder {
   AudioConfig cfg_;
   TensorStore store_;  // keeps the mapped weights alive
   EncoderNumerics numerics_ = EncoderNumerics::exact;
-  ClippedLinear conv0_, conv1_;  // [out, in*3*3] views of the subsampling conv kernels (unclipped)
+  ClippedLinear conv0_, conv1_;  // subsampling conv kernels as [out, 3·3·in] float32 matrices (unclipped)
   std::vector<float> conv0_norm_, conv1_norm_;
   ClippedLinear input_proj_;  // unclipped
   std::vector<ConformerLayerWeights> layers_;
