@@ -14,10 +14,11 @@
 namespace gemma4::kernels {
 namespace detail {
 
-void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out) {
+void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out,
+                        int64_t out_stride) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * x_stride;
-    uint32_t* dst = out + t * k_pairs;
+    uint32_t* dst = out + t * out_stride;
     for (int64_t p = 0; p < k_pairs; ++p) {
       const uint32_t lo = f32_to_bf16(row[2 * p]);
       const uint32_t hi = 2 * p + 1 < cols ? f32_to_bf16(row[2 * p + 1]) : 0u;
@@ -26,11 +27,12 @@ void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t col
   }
 }
 
-void panel_scalar(const uint32_t* a, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
+void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
+                  int64_t y_stride,
                   int cols_valid) {
   for (int64_t t = 0; t < m; ++t) {
     float acc[kGemmPanel] = {};
-    const uint32_t* at = a + t * k_pairs;
+    const uint32_t* at = a + t * a_stride;
     for (int64_t p = 0; p < k_pairs; ++p) {
       const float a0 = bf16_to_f32(static_cast<uint16_t>(at[p])), a1 = bf16_to_f32(static_cast<uint16_t>(at[p] >> 16));
       const uint32_t* b = panel + p * kGemmPanel;
@@ -87,14 +89,15 @@ void pack_bf16(const float* m, int64_t rows, int64_t cols, int64_t row_stride, P
 void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t n, float* y, int64_t y_stride) {
   if (n <= 0) return;
   thread_local std::vector<uint32_t> a;
-  a.resize(static_cast<size_t>(n * w.k_pairs));
-  round_fn()(x, x_stride, n, w.cols, w.k_pairs, a.data());
+  const int64_t a_stride = detail::packed_row_stride(w.k_pairs);
+  a.resize(static_cast<size_t>(n * a_stride));
+  round_fn()(x, x_stride, n, w.cols, w.k_pairs, a.data(), a_stride);
   const detail::PanelFn panel = panel_fn();
   for (int64_t t0 = 0; t0 < n; t0 += detail::kGemmRowChunk) {
     const int64_t m = std::min(detail::kGemmRowChunk, n - t0);
     for (int64_t p = 0; p < w.panels; ++p) {
       const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
-      panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
+      panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
             y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid);
     }
   }
@@ -102,15 +105,16 @@ void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t 
 
 void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) {
   if (n <= 0) return;
-  std::vector<uint32_t> a(static_cast<size_t>(n * w.k_pairs));
+  const int64_t a_stride = detail::packed_row_stride(w.k_pairs);
+  std::vector<uint32_t> a(static_cast<size_t>(n * a_stride));
   const detail::RoundPairsFn round = round_fn();
   parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
-    round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, a.data() + t0 * w.k_pairs);
+    round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, a.data() + t0 * a_stride, a_stride);
   });
   const detail::PanelFn panel = panel_fn();
   detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
     const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
-    panel(a.data() + t0 * w.k_pairs, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
+    panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
           y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid);
   });
 }

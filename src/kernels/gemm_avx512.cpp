@@ -13,7 +13,8 @@ namespace {
 constexpr int kTileRows = 12;
 
 template <int R>
-void tile(const uint32_t* a, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride, int cols_valid) {
+void tile(const uint32_t* a, int64_t a_stride, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
+          int cols_valid) {
   __m512 acc0[R], acc1[R];
   // Fully unrolled (so the accumulators live in registers, not on the stack).
 #pragma GCC unroll 16
@@ -23,7 +24,7 @@ void tile(const uint32_t* a, int64_t k_pairs, const uint32_t* panel, float* y, i
     const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + p * kGemmPanel + 16);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512bh ar = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * k_pairs + p]));
+      const __m512bh ar = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[r * a_stride + p]));
       acc0[r] = _mm512_dpbf16_ps(acc0[r], ar, b0);
       acc1[r] = _mm512_dpbf16_ps(acc1[r], ar, b1);
     }
@@ -39,24 +40,25 @@ void tile(const uint32_t* a, int64_t k_pairs, const uint32_t* panel, float* y, i
   }
 }
 
-using TileFn = void (*)(const uint32_t*, int64_t, const uint32_t*, float*, int64_t, int);
+using TileFn = void (*)(const uint32_t*, int64_t, int64_t, const uint32_t*, float*, int64_t, int);
 constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>,
                                           tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
 
 }  // namespace
 
-void panel_avx512(const uint32_t* a, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
-                  int cols_valid) {
+void panel_avx512(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
+                  int64_t y_stride, int cols_valid) {
   int64_t t = 0;
   for (; t + kTileRows <= m; t += kTileRows)
-    tile<kTileRows>(a + t * k_pairs, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
-  if (t < m) kTiles[m - t](a + t * k_pairs, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
+    tile<kTileRows>(a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
+  if (t < m) kTiles[m - t](a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride, cols_valid);
 }
 
-void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out) {
+void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out,
+                        int64_t out_stride) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * x_stride;
-    uint16_t* dst = reinterpret_cast<uint16_t*>(out + t * k_pairs);
+    uint16_t* dst = reinterpret_cast<uint16_t*>(out + t * out_stride);
     int64_t c = 0;
     for (; c + 32 <= cols; c += 32) {
       // cvtne2ps_pbh(hi, lo): the low 16 bf16 come from the second argument.

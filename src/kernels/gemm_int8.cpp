@@ -16,11 +16,11 @@ namespace gemma4::kernels {
 namespace detail {
 
 void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
-                               float hi, uint8_t* out, float* scales) {
+                               float hi, uint8_t* out, int64_t out_stride, float* scales) {
   const int64_t width = 4 * k_quads;
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * x_stride;
-    uint8_t* dst = out + t * width;
+    uint8_t* dst = out + t * out_stride;
     float absmax = 0.f;
     for (int64_t c = 0; c < cols; ++c) absmax = std::max(absmax, std::fabs(std::min(std::max(row[c], lo), hi)));
     const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
@@ -33,11 +33,11 @@ void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int6
   }
 }
 
-void panel_int8_scalar(const uint8_t* a, const float* a_scale, int64_t m, int64_t k_quads, const Int8Panel& panel,
-                       float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
   for (int64_t t = 0; t < m; ++t) {
     int32_t acc[kInt8Panel] = {};
-    const uint8_t* at = a + t * 4 * k_quads;
+    const uint8_t* at = a + t * a_stride;
     for (int64_t k = 0; k < k_quads; ++k) {
       const int8_t* b = panel.q + k * kInt8Panel * 4;
       for (int j = 0; j < kInt8Panel; ++j)
@@ -110,12 +110,12 @@ void pack_int8(const float* m, int64_t rows, int64_t cols, int64_t row_stride, P
 
 void quantize_row_int8(const float* x, int64_t cols, int64_t k_quads, Clamp in, uint8_t* out, float* scale) {
   check(k_quads * 4 >= cols, "quantize_row_int8: too few quads");
-  quantize_fn()(x, cols, 1, cols, k_quads, in.lo, in.hi, out, scale);
+  quantize_fn()(x, cols, 1, cols, k_quads, in.lo, in.hi, out, 4 * k_quads, scale);
 }
 
 void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out) {
   if (n <= 0) return;
-  const int64_t width = 4 * w.k_quads;
+  const int64_t width = 4 * detail::packed_row_stride(w.k_quads);  // bytes: quads are 4-byte units
   thread_local std::vector<uint8_t> a;  // reused: encoders call this hundreds of times
   thread_local std::vector<float> a_scale;
   a.resize(static_cast<size_t>(n * width));
@@ -124,14 +124,14 @@ void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp i
   float* scale_data = a_scale.data();
   const detail::QuantizeRowsFn quantize = quantize_fn();
   parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
-    quantize(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_quads, in.lo, in.hi, a_data + t0 * width,
+    quantize(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_quads, in.lo, in.hi, a_data + t0 * width, width,
              scale_data + t0);
   });
   const detail::Int8PanelFn panel = panel_fn();
   detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
     const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
-    panel(a_data + t0 * width, scale_data + t0, m, w.k_quads, panel_at(w, p), y + t0 * w.rows + p * kInt8Panel,
-          w.rows, cols_valid, out.lo, out.hi);
+    panel(a_data + t0 * width, width, scale_data + t0, m, w.k_quads, panel_at(w, p),
+          y + t0 * w.rows + p * kInt8Panel, w.rows, cols_valid, out.lo, out.hi);
   });
 }
 

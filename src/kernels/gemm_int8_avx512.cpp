@@ -40,9 +40,8 @@ __mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __
 // __m512i (a vector of int64) and _mm512_dpbusd_epi32's casts, GCC 12 kept the 24
 // accumulators on the stack, and the kernel ran no faster than the bf16 one.
 template <int R>
-void tile(const uint8_t* a, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
+void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
           int64_t y_stride, int cols_valid, __m512 lo, __m512 hi) {
-  const int64_t width = 4 * k_quads;
   __v16si acc0[R], acc1[R];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
@@ -53,7 +52,7 @@ void tile(const uint8_t* a, const float* a_scale, int64_t k_quads, const Int8Pan
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       int32_t quad;
-      __builtin_memcpy(&quad, a + r * width + 4 * k, 4);
+      __builtin_memcpy(&quad, a + r * a_stride + 4 * k, 4);
       const __m512i ar = _mm512_set1_epi32(quad);
       acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
       acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
@@ -75,24 +74,27 @@ void tile(const uint8_t* a, const float* a_scale, int64_t k_quads, const Int8Pan
   }
 }
 
-using TileFn = void (*)(const uint8_t*, const float*, int64_t, const Int8Panel&, float*, int64_t, int, __m512, __m512);
+using TileFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, const Int8Panel&, float*, int64_t, int, __m512,
+                        __m512);
 constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>, tile<6>,
                                           tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
 
 }  // namespace
 
-void panel_int8_avx512(const uint8_t* a, const float* a_scale, int64_t m, int64_t k_quads, const Int8Panel& panel,
-                       float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+void panel_int8_avx512(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-  const int64_t width = 4 * k_quads;
   int64_t t = 0;
   for (; t + kTileRows <= m; t += kTileRows)
-    tile<kTileRows>(a + t * width, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo, vhi);
-  if (t < m) kTiles[m - t](a + t * width, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo, vhi);
+    tile<kTileRows>(a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid,
+                    vlo, vhi);
+  if (t < m)
+    kTiles[m - t](a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo,
+                  vhi);
 }
 
 void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
-                               float hi, uint8_t* out, float* scales) {
+                               float hi, uint8_t* out, int64_t out_stride, float* scales) {
   const int64_t width = 4 * k_quads;
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   const __m512i v128 = _mm512_set1_epi32(128);
@@ -101,7 +103,7 @@ void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int6
   };
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * x_stride;
-    uint8_t* dst = out + t * width;
+    uint8_t* dst = out + t * out_stride;
     __m512 vmax = _mm512_setzero_ps();
     for (int64_t c = 0; c < cols; c += 16) {
       const __mmask16 m = tail_mask(cols - c);
