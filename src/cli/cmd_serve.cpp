@@ -45,6 +45,7 @@ int run_serve(int argc, char** argv) {
                  "prompt tokens computed per step while others decode (smaller: steadier streaming)")
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   gemma4::cli::add_speed_options(app, load_flags.speed, "q4");
+  gemma4::cli::add_media_int8_flag(app, load_flags.media_int8);
   app.add_option("--api-key", opt.api_key, "require 'Authorization: Bearer KEY' on every route but /health");
   app.add_option("--max-tokens", opt.limits.max_tokens_cap, "largest max_tokens a request may ask for")
       ->capture_default_str()->check(CLI::PositiveNumber);

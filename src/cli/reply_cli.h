@@ -33,6 +33,7 @@ struct GenerationFlags {
   int image_tokens = 0;
   bool json = false;
   SpeedOptions speed;  // --weights (default q4) and --threads, shared with bench and serve
+  bool media_int8 = false;
 };
 
 inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
@@ -55,6 +56,7 @@ inline void add_generation_flags(CLI::App& app, GenerationFlags& f) {
                  "soft tokens per image: 70, 140, 280, 560 or 1120 (default: processor_config.json)")
       ->check(CLI::IsMember({0, 70, 140, 280, 560, 1120}));
   add_speed_options(app, f.speed, "q4");
+  add_media_int8_flag(app, f.media_int8);
   app.add_flag("--json", f.json, "print the answer as JSON {thinking, content, tool_calls, stats} instead of streaming");
 }
 
@@ -78,6 +80,7 @@ inline std::shared_ptr<Engine> load_engine(const GenerationFlags& f, bool quiet)
   EngineOptions options;
   options.load = f.speed.apply();
   options.mmproj = f.mmproj;
+  if (f.media_int8) options.encoder_numerics = EncoderNumerics::int8;
   return Engine::load(resolved.path, options);
 }
 

@@ -139,6 +139,16 @@ TEST(CliRun, ImageAndAudioBecomeSoftTokens) {
   EXPECT_GT(s["media_seconds"].get<double>(), 0.0);
 }
 
+// --media-int8 runs the towers' linears in int8: the same prompt layout, a clean exit.
+TEST(CliRun, MediaInt8EncodesTheSameSoftTokenRuns) {
+  std::string fast, int8, err;
+  const std::string cmd = bin() + " run -m " + model() + " -p 'What is this?' --max-tokens 2 --temperature 0 --json --image " +
+                          tiny_dir() + "/image_a.png --audio " + tiny_dir() + "/speech.wav";
+  ASSERT_EQ(run(cmd, &fast, &err), 0) << err;
+  ASSERT_EQ(run(cmd + " --media-int8", &int8, &err), 0) << err;
+  EXPECT_EQ(json::parse(int8)["stats"]["prompt_tokens"], json::parse(fast)["stats"]["prompt_tokens"]);
+}
+
 TEST(CliRun, SamplingDefaultsComeFromGenerationConfig) {
   const std::string dir = temp_dir("cli-gencfg");
   for (const auto& entry : std::filesystem::directory_iterator(model()))
