@@ -44,7 +44,8 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
   qa.n = n;
   qa.cols = cols;
   qa.blocks = cols / kQK;
-  qa.qs.resize(static_cast<size_t>(n * cols));
+  qa.q_stride = (cols + 63) / 64 * 64 + 64;
+  qa.qs.resize(static_cast<size_t>(n * qa.q_stride));
   qa.d8.resize(static_cast<size_t>(n * qa.blocks * 8));
   qa.sum8.resize(static_cast<size_t>(n * qa.blocks * 8));
   qa.d1.resize(static_cast<size_t>(n * qa.blocks));
@@ -54,7 +55,7 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
   const bool avx512 = active_isa() == Isa::avx512;
   auto quantize_token = [&](int64_t t) {
     if (avx512) {
-      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * cols, qa.d8.data() + t * blocks * 8,
+      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * qa.q_stride, qa.d8.data() + t * blocks * 8,
                                      qa.sum8.data() + t * blocks * 8);
       copy_block_once(qa, t);
       return;
@@ -65,7 +66,7 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
       for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(xb[j]));
       const float d = amax / 127.f;
       const float id = d != 0.f ? 127.f / amax : 0.f;
-      int8_t* q = qa.qs.data() + t * cols + b * kQK;
+      int8_t* q = qa.qs.data() + t * qa.q_stride + b * kQK;
       int32_t sum = 0;
       for (int j = 0; j < kQK; ++j) {
         // |xb[j] * id| <= 127 up to rounding; clamp so an int8 never wraps.

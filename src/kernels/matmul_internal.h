@@ -14,7 +14,11 @@ namespace gemma4::kernels::detail {
 // block so SIMD kernels load them as whole vectors next to their 8 int32 partial sums.
 struct QuantizedActs {
   int64_t n = 0, cols = 0, blocks = 0;  // blocks per row = cols / 32
-  std::vector<int8_t> qs;               // [n][cols]
+  // Bytes from one token's int8 values to the next: cols rounded up to a cache line plus one
+  // line, never a multiple of 4 KiB. The kernels read 8 tokens' values in step; at cols =
+  // 12288 (every row 12 KiB apart) they would all fall into one L1 set.
+  int64_t q_stride = 0;
+  std::vector<int8_t> qs;  // [n][q_stride], the first cols bytes of each row used
   std::vector<float> d8;                // [n][blocks][8]
   std::vector<int32_t> sum8;            // [n][blocks][8]
   // For the row-interleaved kernels, which broadcast one value per token and block (a fraction
@@ -23,7 +27,7 @@ struct QuantizedActs {
   std::vector<float> d1;                          // [n][blocks]
   std::vector<int32_t> minus8_sum, minus128_sum;  // [n][blocks]
 
-  const int8_t* q(int64_t t) const { return qs.data() + t * cols; }
+  const int8_t* q(int64_t t) const { return qs.data() + t * q_stride; }
   const float* d(int64_t t) const { return d8.data() + t * blocks * 8; }
   const int32_t* sum(int64_t t) const { return sum8.data() + t * blocks * 8; }
   const float* d_once(int64_t t) const { return d1.data() + t * blocks; }
