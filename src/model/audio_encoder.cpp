@@ -23,36 +23,6 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
-// Element-wise passes over [T, hidden] activations (megabytes), spread over the thread pool:
-// the same numbers as one loop.
-void clamp_all(std::vector<float>& x, float lo, float hi) {
-  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) x[i] = std::clamp(x[i], lo, hi);
-  });
-}
-
-// clamp(x, lo, hi) as a new vector (the copy a sub-block works on).
-std::vector<float> clamped_copy(const std::vector<float>& x, float lo, float hi) {
-  std::vector<float> y(x.size());
-  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) y[i] = std::clamp(x[i], lo, hi);
-  });
-  return y;
-}
-
-// x += scale · h (a residual connection).
-void add_scaled(std::vector<float>& x, const std::vector<float>& h, float scale) {
-  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) x[i] += scale * h[i];
-  });
-}
-
-void add(std::vector<float>& x, const std::vector<float>& h) {
-  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) x[i] += h[i];
-  });
-}
-
 // RMSNorm of each row: x · (mean(x²) + eps)^-½ · g (no "1 + g" offset in the audio tower).
 // An empty `g` means no weight.
 // Rows are independent: spread over the thread pool (the same numbers either way).
@@ -383,20 +353,46 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
   return linear(input_proj_, x, T);
 }
 
+// y = rms_norm(clamp(x, lo, hi)) · g, row by row in one pass over the pool (y may be x).
+void AudioEncoder::clamp_norm_rows(const float* x, float* y, int64_t rows, const std::vector<float>& g, float lo,
+                                   float hi) const {
+  const int64_t d = cfg_.hidden_size;
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t i = 0; i < d; ++i) y[r * d + i] = std::clamp(x[r * d + i], lo, hi);
+      norm_rows(numerics_, y + r * d, 1, d, g, cfg_.rms_norm_eps);
+    }
+  });
+}
+
+// A sub-block's output into the residual stream, row by row:
+// h = rms_norm(clamp(h, ±gradient_clipping)) · g, then x += scale · h.
+void AudioEncoder::add_clamped_norm(std::vector<float>& x, std::vector<float>& h, int64_t rows,
+                                    const std::vector<float>& g, float scale) const {
+  const int64_t d = cfg_.hidden_size;
+  const float clip = cfg_.gradient_clipping;
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* hr = h.data() + r * d;
+      for (int64_t i = 0; i < d; ++i) hr[i] = std::clamp(hr[i], -clip, clip);
+      norm_rows(numerics_, hr, 1, d, g, cfg_.rms_norm_eps);
+      float* xr = x.data() + r * d;
+      for (int64_t i = 0; i < d; ++i) xr[i] += scale * hr[i];
+    }
+  });
+}
+
 void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const {
   const AudioConfig& c = cfg_;
-  const int64_t d = c.hidden_size;
-  std::vector<float> h = clamped_copy(x, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, h.data(), T, d, w.pre_norm, c.rms_norm_eps);
+  std::vector<float> h(x.size());
+  clamp_norm_rows(x.data(), h.data(), T, w.pre_norm, -c.gradient_clipping, c.gradient_clipping);
   h = clipped_linear(w.up, std::move(h), T);
   if (numerics_ != EncoderNumerics::exact)
     kernels::silu(h.data(), static_cast<int64_t>(h.size()));
   else
     for (float& v : h) v = silu(v);
   h = clipped_linear(w.down, std::move(h), T);
-  clamp_all(h, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, h.data(), T, d, w.post_norm, c.rms_norm_eps);
-  add_scaled(x, h, c.residual_weight);
+  add_clamped_norm(x, h, T, w.post_norm, c.residual_weight);
 }
 
 // Local self-attention with relative-position keys. The reference computes it in blocks of
@@ -476,8 +472,9 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
                                             int64_t T) const {
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size, K = c.conv_kernel_size;
-  std::vector<float> h(x);
-  norm_rows(numerics_, h.data(), T, d, w.lconv_pre_norm, c.rms_norm_eps);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> h(x.size());
+  clamp_norm_rows(x.data(), h.data(), T, w.lconv_pre_norm, -inf, inf);
   std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
   std::vector<float> glu(static_cast<size_t>(T * d));
   if (numerics_ != EncoderNumerics::exact)
@@ -486,7 +483,8 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
   // Causal depthwise conv (left zero padding of K−1), taps in order j = 0..K−1 for each output,
-  // vectorized over the channels.
+  // vectorized over the channels; then clamp, norm and SiLU while the row is in cache.
+  const float clip = c.gradient_clipping;
   std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -498,34 +496,33 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
         const float* in = glu.data() + s * d;
         for (int64_t i = 0; i < d; ++i) out[i] += tap[i] * in[i];
       }
+      for (int64_t i = 0; i < d; ++i) out[i] = std::clamp(out[i], -clip, clip);
+      norm_rows(numerics_, out, 1, d, w.lconv_conv_norm, c.rms_norm_eps);
+      if (numerics_ != EncoderNumerics::exact)
+        kernels::silu(out, d);
+      else
+        for (int64_t i = 0; i < d; ++i) out[i] = silu(out[i]);
     }
   });
-  clamp_all(conv, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, conv.data(), T, d, w.lconv_conv_norm, c.rms_norm_eps);
-  if (numerics_ != EncoderNumerics::exact)
-    kernels::silu(conv.data(), static_cast<int64_t>(conv.size()));
-  else
-    for (float& val : conv) val = silu(val);
   return clipped_linear(w.linear_end, std::move(conv), T);
 }
 
 void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<float>& x, int64_t T,
                                    const std::vector<uint8_t>& mask) const {
   const AudioConfig& c = cfg_;
-  const int64_t d = c.hidden_size;
   feed_forward(w.ffn1, x, T);
 
-  std::vector<float> a = clamped_copy(x, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, a.data(), T, d, w.norm_pre_attn, c.rms_norm_eps);
+  std::vector<float> a(x.size());
+  clamp_norm_rows(x.data(), a.data(), T, w.norm_pre_attn, -c.gradient_clipping, c.gradient_clipping);
   a = attention(w, a, T, mask);
-  clamp_all(a, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, a.data(), T, d, w.norm_post_attn, c.rms_norm_eps);
-  add(x, a);
-  add(x, light_conv(w, x, T));
+  add_clamped_norm(x, a, T, w.norm_post_attn, 1.0f);
+  std::vector<float> conv = light_conv(w, x, T);
+  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] += conv[i];
+  });
 
   feed_forward(w.ffn2, x, T);
-  clamp_all(x, -c.gradient_clipping, c.gradient_clipping);
-  norm_rows(numerics_, x.data(), T, d, w.norm_out, c.rms_norm_eps);
+  clamp_norm_rows(x.data(), x.data(), T, w.norm_out, -c.gradient_clipping, c.gradient_clipping);
 }
 
 std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* trace) const {

@@ -104,6 +104,9 @@ class AudioEncoder {
                                const std::vector<uint8_t>& mask) const;
   std::vector<float> light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T) const;
   std::vector<float> relative_keys(const Weight& relative_k) const;
+  void clamp_norm_rows(const float* x, float* y, int64_t rows, const std::vector<float>& g, float lo, float hi) const;
+  void add_clamped_norm(std::vector<float>& x, std::vector<float>& h, int64_t rows, const std::vector<float>& g,
+                        float scale) const;
 
   AudioConfig cfg_;
   TensorStore store_;  // keeps the mapped weights alive
