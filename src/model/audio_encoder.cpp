@@ -47,21 +47,15 @@ void norm_rows(EncoderNumerics numerics, float* x, int64_t rows, int64_t width, 
     rms_norm_rows(x, rows, width, g, eps);
 }
 
-// LayerNorm over the last axis without bias: (x − mean)/sqrt(var + eps) · g.
-// Then ReLU. Rows are independent: spread over the pool.
-void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const std::vector<float>& g, float eps) {
-  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* row = x + r * width;
-      double mean = 0, var = 0;
-      for (int64_t i = 0; i < width; ++i) mean += row[i];
-      mean /= static_cast<double>(width);
-      for (int64_t i = 0; i < width; ++i) var += (row[i] - mean) * (row[i] - mean);
-      var /= static_cast<double>(width);
-      const double inv = 1.0 / std::sqrt(var + eps);
-      for (int64_t i = 0; i < width; ++i) row[i] = std::max(static_cast<float>((row[i] - mean) * inv) * g[i], 0.0f);
-    }
-  });
+// LayerNorm over the last axis without bias, (x − mean)/sqrt(var + eps) · g, then ReLU.
+void layer_norm_relu(float* row, int64_t width, const std::vector<float>& g, float eps) {
+  double mean = 0, var = 0;
+  for (int64_t i = 0; i < width; ++i) mean += row[i];
+  mean /= static_cast<double>(width);
+  for (int64_t i = 0; i < width; ++i) var += (row[i] - mean) * (row[i] - mean);
+  var /= static_cast<double>(width);
+  const double inv = 1.0 / std::sqrt(var + eps);
+  for (int64_t i = 0; i < width; ++i) row[i] = std::max(static_cast<float>((row[i] - mean) * inv) * g[i], 0.0f);
 }
 
 std::vector<float> linear(const Weight& w, const std::vector<float>& x, int64_t n) {
@@ -81,24 +75,31 @@ std::vector<float> clipped_linear(const ClippedLinear& l, const std::vector<floa
   return apply(l, x, n);
 }
 
-// One stride-2, 3x3, pad-1 convolution over [time, freq, channels] (channels fastest) as
-// im2col + matmul. The kernel's columns are ordered (row, col, in) (conv_kernel_by_tap), so the
-// three columns of one kernel row are 3·C consecutive input values: copied at once.
-std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<float>& x, int64_t T, int64_t Fq,
-                                   int64_t C, int64_t* T_out, int64_t* F_out) {
-  const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1;
+// One subsampling block over x = [T, Fq, C] (channels fastest): a stride-2, 3x3, pad-1
+// convolution as im2col + matmul, then LayerNorm and ReLU per position, and zeros at the
+// output time steps `out_mask` marks invalid. The kernel's columns are ordered (row, col, in)
+// (conv_kernel_by_tap), so the three columns of a kernel row are 3·C consecutive inputs.
+// One output time step at a time, so its patches and outputs stay in cache.
+std::vector<float> conv_norm_relu(const ClippedLinear& w, const std::vector<float>& norm, float eps,
+                                  const std::vector<uint8_t>& out_mask, const std::vector<float>& x, int64_t T,
+                                  int64_t Fq, int64_t C, int64_t* T_out, int64_t* F_out) {
+  const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1, C_out = w.weight.rows;
   const int64_t patch = 9 * C;
-  // Every element is written below (padding as zeros): no zero-filling pass first.
-  std::unique_ptr<float[]> patches(new float[static_cast<size_t>(To * Fo * patch)]);
+  std::vector<float> y(static_cast<size_t>(To * Fo * C_out));
   parallel_ranges(To, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> patches(static_cast<size_t>(Fo * patch));
     for (int64_t t = t0; t < t1; ++t) {
+      float* out = y.data() + t * Fo * C_out;
+      if (!out_mask[t]) {
+        std::fill_n(out, Fo * C_out, 0.0f);
+        continue;
+      }
       for (int64_t f = 0; f < Fo; ++f) {
-        float* p = patches.get() + (t * Fo + f) * patch;
         for (int64_t a = 0; a < 3; ++a) {
           const int64_t ti = 2 * t + a - 1;
           for (int64_t b = 0; b < 3; ++b) {
             const int64_t fi = 2 * f + b - 1;
-            float* dst = p + (a * 3 + b) * C;
+            float* dst = patches.data() + f * patch + (a * 3 + b) * C;
             if (ti < 0 || ti >= T || fi < 0 || fi >= Fq)
               std::fill_n(dst, C, 0.0f);
             else
@@ -106,19 +107,19 @@ std::vector<float> conv3x3_stride2(const ClippedLinear& w, const std::vector<flo
           }
         }
       }
+      apply_unclipped(w, patches.data(), Fo, out);  // inside the pool: runs on this thread
+      for (int64_t f = 0; f < Fo; ++f) layer_norm_relu(out + f * C_out, C_out, norm, eps);
     }
   });
   *T_out = To;
   *F_out = Fo;
-  std::vector<float> y(static_cast<size_t>(To * Fo * w.weight.rows));
-  apply_unclipped(w, patches.get(), To * Fo, y.data());
   return y;
 }
 
 // ---- weight binding --------------------------------------------------------------------------
 
 // A PyTorch conv kernel [out, in, 3, 3] as the float32 matrix [out, 3·3·in] whose columns are
-// ordered (row, col, in): the order conv3x3_stride2 gathers its patches in.
+// ordered (row, col, in): the order conv_norm_relu gathers its patches in.
 Weight conv_kernel_by_tap(const TensorInfo& t, int64_t out, int64_t in) {
   const std::vector<float> k = to_f32(t);
   auto m = std::make_shared<std::vector<float>>(static_cast<size_t>(out * 9 * in));
@@ -336,14 +337,11 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
   const std::vector<float>* norms[2] = {&conv0_norm_, &conv1_norm_};
   for (int i = 0; i < 2; ++i) {
     int64_t To = 0, Fo = 0;
-    x = conv3x3_stride2(*convs[i], x, T, Fq, C, &To, &Fo);
-    C = c.conv_channels[i];
-    layer_norm_relu_rows(x.data(), To * Fo, C, *norms[i], c.rms_norm_eps);
     std::vector<uint8_t> decimated;
     for (int64_t t = 0; t < T; t += 2) decimated.push_back(mask[t]);
     mask = std::move(decimated);
-    for (int64_t t = 0; t < To; ++t)
-      if (!mask[t]) std::fill_n(x.begin() + t * Fo * C, Fo * C, 0.0f);
+    x = conv_norm_relu(*convs[i], *norms[i], c.rms_norm_eps, mask, x, T, Fq, C, &To, &Fo);
+    C = c.conv_channels[i];
     T = To;
     Fq = Fo;
   }
