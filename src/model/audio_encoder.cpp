@@ -71,10 +71,6 @@ std::vector<float> linear(const ClippedLinear& l, const std::vector<float>& x, i
   return y;
 }
 
-std::vector<float> clipped_linear(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {
-  return apply(l, x, n);
-}
-
 // One subsampling block over x = [T, Fq, C] (channels fastest): a stride-2, 3x3, pad-1
 // convolution as im2col + matmul, then LayerNorm and ReLU per position, and zeros at the
 // output time steps `out_mask` marks invalid. The kernel's columns are ordered (row, col, in)
@@ -365,13 +361,13 @@ void AudioEncoder::clamp_norm_rows(const float* x, float* y, int64_t rows, const
 
 // A sub-block's output into the residual stream, row by row:
 // h = rms_norm(clamp(h, ±gradient_clipping)) · g, then x += scale · h.
-void AudioEncoder::add_clamped_norm(std::vector<float>& x, std::vector<float>& h, int64_t rows,
-                                    const std::vector<float>& g, float scale) const {
+void AudioEncoder::add_clamped_norm(std::vector<float>& x, float* h, int64_t rows, const std::vector<float>& g,
+                                    float scale) const {
   const int64_t d = cfg_.hidden_size;
   const float clip = cfg_.gradient_clipping;
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      float* hr = h.data() + r * d;
+      float* hr = h + r * d;
       for (int64_t i = 0; i < d; ++i) hr[i] = std::clamp(hr[i], -clip, clip);
       norm_rows(numerics_, hr, 1, d, g, cfg_.rms_norm_eps);
       float* xr = x.data() + r * d;
@@ -380,29 +376,51 @@ void AudioEncoder::add_clamped_norm(std::vector<float>& x, std::vector<float>& h
   });
 }
 
-void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const {
+// The buffers of one encode() call, shared by all layers: allocated (and zero-filled) once per
+// clip instead of once per sub-block, which for a 30 s clip was megabytes of page faults and
+// memset per matrix product.
+struct AudioEncoder::Scratch {
+  std::vector<float> in, out;         // [T, d]: a sub-block's normed input and its output
+  std::vector<float> wide;            // the FFN's hidden layer [T, 4d]; the light conv's [T, 2d]
+  std::vector<float> q, k, v, mixed;  // [T, d]: attention
+  std::vector<float> glu, conv;       // [T, d]: light conv
+
+  static float* sized(std::vector<float>& buffer, int64_t n) {
+    if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+    return buffer.data();
+  }
+};
+
+void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T, Scratch& s) const {
   const AudioConfig& c = cfg_;
-  std::vector<float> h(x.size());
-  clamp_norm_rows(x.data(), h.data(), T, w.pre_norm, -c.gradient_clipping, c.gradient_clipping);
-  h = clipped_linear(w.up, std::move(h), T);
+  const int64_t d = c.hidden_size, ff = w.up.weight.rows;
+  float* in = Scratch::sized(s.in, T * d);
+  float* hidden = Scratch::sized(s.wide, T * ff);
+  float* out = Scratch::sized(s.out, T * d);
+  clamp_norm_rows(x.data(), in, T, w.pre_norm, -c.gradient_clipping, c.gradient_clipping);
+  apply(w.up, in, T, hidden);
   if (numerics_ != EncoderNumerics::exact)
-    kernels::silu(h.data(), static_cast<int64_t>(h.size()));
+    kernels::silu(hidden, T * ff);
   else
-    for (float& v : h) v = silu(v);
-  h = clipped_linear(w.down, std::move(h), T);
-  add_clamped_norm(x, h, T, w.post_norm, c.residual_weight);
+    for (int64_t i = 0; i < T * ff; ++i) hidden[i] = silu(hidden[i]);
+  apply(w.down, hidden, T, out);
+  add_clamped_norm(x, out, T, w.post_norm, c.residual_weight);
 }
 
 // Local self-attention with relative-position keys. The reference computes it in blocks of
 // `attention_chunk_size` queries; with its sliding mask that equals this dense band: query t
 // sees keys t-(context_left-2) .. t+context_right that are valid frames (spec §4.3).
-std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T,
-                                           const std::vector<uint8_t>& mask) const {
+void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int64_t T,
+                             const std::vector<uint8_t>& mask, Scratch& s, float* result) const {
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size, H = c.num_heads, D = c.head_dim;
-  std::vector<float> q = clipped_linear(w.q, x, T);
-  std::vector<float> k = clipped_linear(w.k, x, T);
-  std::vector<float> v = clipped_linear(w.v, x, T);
+  float* q = Scratch::sized(s.q, T * d);
+  float* k = Scratch::sized(s.k, T * d);
+  float* v = Scratch::sized(s.v, T * d);
+  float* out = Scratch::sized(s.mixed, T * d);
+  apply(w.q, x, T, q);
+  apply(w.k, x, T, k);
+  apply(w.v, x, T, v);
 
   // Query scale: 1/sqrt(D) / ln 2 · softplus(per_dim_scale); key scale softplus(1)/softplus(0).
   const float q_base = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)) / std::log(2.0));
@@ -419,21 +437,21 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
   const int64_t max_past = c.attention_context_left - 2, max_future = c.attention_context_right;
   const int64_t n_rel = max_past + max_future + 1;
   const std::vector<float>& rel_k = w.relative_keys;  // row r: δ = max_past − r
-  std::vector<float> out(static_cast<size_t>(T * d), 0.0f);
   const float cap = c.attention_logit_cap;
   const bool fast = numerics_ != EncoderNumerics::exact;
   // Queries are independent (each writes its own output row): spread over the pool.
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> logits(static_cast<size_t>(n_rel));
+    std::fill(out + t0 * d, out + t1 * d, 0.0f);
     for (int64_t t = t0; t < t1; ++t) {
       for (int64_t h = 0; h < H; ++h) {
-        const float* qt = q.data() + t * d + h * D;
+        const float* qt = q + t * d + h * D;
         float max_logit = -std::numeric_limits<float>::infinity();
         for (int64_t r = 0; r < n_rel; ++r) {
-          const int64_t s = t - (max_past - r);
+          const int64_t s_pos = t - (max_past - r);
           logits[r] = -std::numeric_limits<float>::infinity();
-          if (s < 0 || s >= T || !mask[s]) continue;
-          const float* ks = k.data() + s * d + h * D;
+          if (s_pos < 0 || s_pos >= T || !mask[s_pos]) continue;
+          const float* ks = k + s_pos * d + h * D;
           const float* rk = rel_k.data() + r * d + h * D;
           float z = 0.0f;
           if (fast)  // q·(k + r) as two vectorized dots: the same sum in another order
@@ -449,11 +467,11 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
           z = std::exp(z - max_logit);
           sum += z;
         }
-        float* o = out.data() + t * d + h * D;
+        float* o = out + t * d + h * D;
         for (int64_t r = 0; r < n_rel; ++r) {
           if (logits[r] == 0.0f) continue;
           const float p = logits[r] / sum;
-          const float* vs = v.data() + (t - (max_past - r)) * d + h * D;
+          const float* vs = v + (t - (max_past - r)) * d + h * D;
           if (fast)
             kernels::axpy(p, vs, o, D);
           else
@@ -462,37 +480,39 @@ std::vector<float> AudioEncoder::attention(const ConformerLayerWeights& w, const
       }
     }
   });
-  return clipped_linear(w.post, std::move(out), T);
+  apply(w.post, out, T, result);
 }
 
 // Light convolution module: GLU, causal depthwise conv, norm, SiLU, projection.
-std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, const std::vector<float>& x,
-                                            int64_t T) const {
+void AudioEncoder::light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T, Scratch& s,
+                              float* result) const {
   const AudioConfig& c = cfg_;
   const int64_t d = c.hidden_size, K = c.conv_kernel_size;
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> h(x.size());
-  clamp_norm_rows(x.data(), h.data(), T, w.lconv_pre_norm, -inf, inf);
-  std::vector<float> gl = clipped_linear(w.linear_start, std::move(h), T);  // [T, 2d]
-  std::vector<float> glu(static_cast<size_t>(T * d));
+  float* in = Scratch::sized(s.in, T * d);
+  float* gl = Scratch::sized(s.wide, T * 2 * d);  // [T, 2d]
+  float* glu = Scratch::sized(s.glu, T * d);
+  float* conv = Scratch::sized(s.conv, T * d);
+  clamp_norm_rows(x.data(), in, T, w.lconv_pre_norm, -inf, inf);
+  apply(w.linear_start, in, T, gl);
   if (numerics_ != EncoderNumerics::exact)
-    kernels::glu_sigmoid(gl.data(), T, d, glu.data());
+    kernels::glu_sigmoid(gl, T, d, glu);
   else
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < d; ++i) glu[t * d + i] = gl[t * 2 * d + i] * sigmoid(gl[t * 2 * d + d + i]);
   // Causal depthwise conv (left zero padding of K−1), taps in order j = 0..K−1 for each output,
   // vectorized over the channels; then clamp, norm and SiLU while the row is in cache.
   const float clip = c.gradient_clipping;
-  std::vector<float> conv(static_cast<size_t>(T * d), 0.0f);
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      float* out = conv.data() + t * d;
+      float* out = conv + t * d;
+      std::fill_n(out, d, 0.0f);
       for (int64_t j = 0; j < K; ++j) {
-        const int64_t s = t - (K - 1) + j;
-        if (s < 0) continue;
+        const int64_t s_pos = t - (K - 1) + j;
+        if (s_pos < 0) continue;
         const float* tap = w.depthwise_by_tap.data() + j * d;
-        const float* in = glu.data() + s * d;
-        for (int64_t i = 0; i < d; ++i) out[i] += tap[i] * in[i];
+        const float* inp = glu + s_pos * d;
+        for (int64_t i = 0; i < d; ++i) out[i] += tap[i] * inp[i];
       }
       for (int64_t i = 0; i < d; ++i) out[i] = std::clamp(out[i], -clip, clip);
       norm_rows(numerics_, out, 1, d, w.lconv_conv_norm, c.rms_norm_eps);
@@ -502,24 +522,26 @@ std::vector<float> AudioEncoder::light_conv(const ConformerLayerWeights& w, cons
         for (int64_t i = 0; i < d; ++i) out[i] = silu(out[i]);
     }
   });
-  return clipped_linear(w.linear_end, std::move(conv), T);
+  apply(w.linear_end, conv, T, result);
 }
 
 void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<float>& x, int64_t T,
-                                   const std::vector<uint8_t>& mask) const {
+                                   const std::vector<uint8_t>& mask, Scratch& s) const {
   const AudioConfig& c = cfg_;
-  feed_forward(w.ffn1, x, T);
+  const int64_t d = c.hidden_size;
+  feed_forward(w.ffn1, x, T, s);
 
-  std::vector<float> a(x.size());
-  clamp_norm_rows(x.data(), a.data(), T, w.norm_pre_attn, -c.gradient_clipping, c.gradient_clipping);
-  a = attention(w, a, T, mask);
-  add_clamped_norm(x, a, T, w.norm_post_attn, 1.0f);
-  std::vector<float> conv = light_conv(w, x, T);
-  parallel_ranges(static_cast<int64_t>(x.size()), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) x[i] += conv[i];
+  float* in = Scratch::sized(s.in, T * d);
+  float* out = Scratch::sized(s.out, T * d);
+  clamp_norm_rows(x.data(), in, T, w.norm_pre_attn, -c.gradient_clipping, c.gradient_clipping);
+  attention(w, in, T, mask, s, out);
+  add_clamped_norm(x, out, T, w.norm_post_attn, 1.0f);
+  light_conv(w, x, T, s, out);
+  parallel_ranges(T * d, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] += out[i];
   });
 
-  feed_forward(w.ffn2, x, T);
+  feed_forward(w.ffn2, x, T, s);
   clamp_norm_rows(x.data(), x.data(), T, w.norm_out, -c.gradient_clipping, c.gradient_clipping);
 }
 
@@ -535,7 +557,8 @@ std::vector<float> AudioEncoder::encode(const LogMel& mel, AudioEncoderTrace* tr
   std::vector<uint8_t> mask;
   std::vector<float> x = subsample(mel, &T, &mask);
   if (trace) trace->subsample_output = x;
-  for (const ConformerLayerWeights& w : layers_) conformer_layer(w, x, T, mask);
+  Scratch scratch;
+  for (const ConformerLayerWeights& w : layers_) conformer_layer(w, x, T, mask, scratch);
 
   std::vector<float> y = linear(output_proj_, x, T);
   for (int64_t t = 0; t < T; ++t)

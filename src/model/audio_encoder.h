@@ -97,16 +97,18 @@ class AudioEncoder {
 
  private:
   std::vector<float> subsample(const LogMel& mel, int64_t* tokens, std::vector<uint8_t>* token_mask) const;
+  struct Scratch;
   void conformer_layer(const ConformerLayerWeights& w, std::vector<float>& x, int64_t T,
-                       const std::vector<uint8_t>& mask) const;
-  void feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T) const;
-  std::vector<float> attention(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T,
-                               const std::vector<uint8_t>& mask) const;
-  std::vector<float> light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T) const;
+                       const std::vector<uint8_t>& mask, Scratch& s) const;
+  void feed_forward(const FeedForwardWeights& w, std::vector<float>& x, int64_t T, Scratch& s) const;
+  // The sub-blocks write their [T, hidden] output to `result`.
+  void attention(const ConformerLayerWeights& w, const float* x, int64_t T, const std::vector<uint8_t>& mask,
+                 Scratch& s, float* result) const;
+  void light_conv(const ConformerLayerWeights& w, const std::vector<float>& x, int64_t T, Scratch& s,
+                  float* result) const;
   std::vector<float> relative_keys(const Weight& relative_k) const;
   void clamp_norm_rows(const float* x, float* y, int64_t rows, const std::vector<float>& g, float lo, float hi) const;
-  void add_clamped_norm(std::vector<float>& x, std::vector<float>& h, int64_t rows, const std::vector<float>& g,
-                        float scale) const;
+  void add_clamped_norm(std::vector<float>& x, float* h, int64_t rows, const std::vector<float>& g, float scale) const;
 
   AudioConfig cfg_;
   TensorStore store_;  // keeps the mapped weights alive
