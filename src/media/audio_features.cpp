@@ -16,35 +16,52 @@ namespace {
 double hz_to_mel_htk(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
 double mel_to_hz_htk(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
 
-// exp(−2πik/n) for k < n/2: the twiddle factors of an n-point FFT.
-std::vector<std::complex<double>> fft_twiddles(size_t n) {
-  std::vector<std::complex<double>> twiddle(n / 2);
-  for (size_t k = 0; k < n / 2; ++k)
-    twiddle[k] = std::polar(1.0, -2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n));
-  return twiddle;
-}
-
-// In-place iterative radix-2 FFT; n must be a power of two, twiddle = fft_twiddles(n).
-void fft(std::vector<std::complex<double>>& a, const std::vector<std::complex<double>>& twiddle) {
-  const size_t n = a.size();
-  for (size_t i = 1, j = 0; i < n; ++i) {
-    size_t bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) std::swap(a[i], a[j]);
-  }
-  for (size_t len = 2; len <= n; len <<= 1) {
-    for (size_t start = 0; start < n; start += len) {
-      for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> w = twiddle[k * (n / len)];
-        std::complex<double> u = a[start + k];
-        std::complex<double> v = a[start + k + len / 2] * w;
-        a[start + k] = u + v;
-        a[start + k + len / 2] = u - v;
-      }
+// Magnitudes |X[k]|, k = 0..n/2, of the DFT of n real values (n a power of two), through one
+// complex FFT of n/2 points: z[m] = x[2m] + i·x[2m+1], then the even/odd split
+// X[k] = E[k] + w^k·O[k] with E = (Z[k] + conj Z[n/2−k]) / 2, O = (Z[k] − conj Z[n/2−k]) / 2i.
+// Twiddles and the bit-reversal permutation are computed once per clip.
+class RealFft {
+ public:
+  explicit RealFft(int n) : n_(n), half_(n / 2), twiddle_(static_cast<size_t>(n / 2)), bit_reversed_(n / 2) {
+    for (int k = 0; k < half_; ++k)
+      twiddle_[k] = std::polar(1.0, -2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n));
+    int bits = 0;
+    while ((1 << bits) < half_) ++bits;
+    for (int i = 0; i < half_; ++i) {
+      int r = 0;
+      for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+      bit_reversed_[i] = r;
     }
   }
-}
+
+  // x: n values; z: n/2 scratch values; magnitude: n/2 + 1 values.
+  void magnitudes(const double* x, std::complex<double>* z, double* magnitude) const {
+    for (int m = 0; m < half_; ++m) z[bit_reversed_[m]] = {x[2 * m], x[2 * m + 1]};
+    for (int len = 2; len <= half_; len <<= 1) {
+      const int stride = n_ / len;  // exp(−2πik/len) = twiddle_[k · n/len]
+      for (int start = 0; start < half_; start += len) {
+        for (int k = 0; k < len / 2; ++k) {
+          const std::complex<double> u = z[start + k];
+          const std::complex<double> v = z[start + k + len / 2] * twiddle_[static_cast<size_t>(k * stride)];
+          z[start + k] = u + v;
+          z[start + k + len / 2] = u - v;
+        }
+      }
+    }
+    for (int k = 0; k <= half_; ++k) {
+      const std::complex<double> zk = z[k % half_], zc = std::conj(z[(half_ - k) % half_]);
+      const std::complex<double> even = 0.5 * (zk + zc), odd = std::complex<double>(0.0, -0.5) * (zk - zc);
+      const std::complex<double> w = k < half_ ? twiddle_[k] : std::complex<double>(-1.0, 0.0);
+      const std::complex<double> X = even + w * odd;
+      magnitude[k] = std::sqrt(X.real() * X.real() + X.imag() * X.imag());
+    }
+  }
+
+ private:
+  int n_, half_;
+  std::vector<std::complex<double>> twiddle_;  // exp(−2πik/n), k < n/2
+  std::vector<int> bit_reversed_;              // of log2(n/2)-bit indices
+};
 
 // Periodic Hann window, stored in float32 as the reference stores it.
 std::vector<float> periodic_hann(int length) {
@@ -158,9 +175,10 @@ LogMel log_mel_features(const AudioFeatureConfig& cfg, const float* samples, int
   }
 
   // Frames are independent: spread over the thread pool (the same numbers either way).
-  const std::vector<std::complex<double>> twiddle = fft_twiddles(static_cast<size_t>(cfg.fft_length));
+  const RealFft fft(cfg.fft_length);
   parallel_ranges(frames, 1, [&](int64_t f0, int64_t f1) {
-    std::vector<std::complex<double>> spectrum(static_cast<size_t>(cfg.fft_length));
+    std::vector<double> frame(static_cast<size_t>(cfg.fft_length));
+    std::vector<std::complex<double>> scratch(static_cast<size_t>(cfg.fft_length / 2));
     std::vector<double> magnitude(static_cast<size_t>(bins));
     for (int64_t i = f0; i < f1; ++i) {
       // A frame is valid iff the last sample of its unfold window is a real sample.
@@ -169,10 +187,9 @@ LogMel log_mel_features(const AudioFeatureConfig& cfg, const float* samples, int
       out.mask[i] = 1;
       for (int t = 0; t < cfg.fft_length; ++t) {
         const float v = t < cfg.frame_length ? padded_sample(i * cfg.hop_length + t) * window[t] : 0.0f;
-        spectrum[t] = {static_cast<double>(v), 0.0};
+        frame[t] = static_cast<double>(v);
       }
-      fft(spectrum, twiddle);
-      for (int k = 0; k < bins; ++k) magnitude[k] = std::abs(spectrum[k]);
+      fft.magnitudes(frame.data(), scratch.data(), magnitude.data());
       float* row = out.features.data() + i * cfg.num_mel_bins;
       for (int j = 0; j < cfg.num_mel_bins; ++j) {
         double mel = 0.0;
