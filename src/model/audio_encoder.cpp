@@ -446,11 +446,13 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
     for (int64_t t = t0; t < t1; ++t) {
       for (int64_t h = 0; h < H; ++h) {
         const float* qt = q + t * d + h * D;
-        float max_logit = -std::numeric_limits<float>::infinity();
-        for (int64_t r = 0; r < n_rel; ++r) {
+        // Keys inside the clip: r in [r_begin, r_end); masked frames among them get −inf.
+        const int64_t r_begin = std::max<int64_t>(0, max_past - t);
+        const int64_t r_end = std::min<int64_t>(n_rel, T - t + max_past);
+        std::fill(logits.begin(), logits.end(), -std::numeric_limits<float>::infinity());
+        if (r_begin >= r_end) continue;
+        for (int64_t r = r_begin; r < r_end; ++r) {
           const int64_t s_pos = t - (max_past - r);
-          logits[r] = -std::numeric_limits<float>::infinity();
-          if (s_pos < 0 || s_pos >= T || !mask[s_pos]) continue;
           const float* ks = k + s_pos * d + h * D;
           const float* rk = rel_k.data() + r * d + h * D;
           float z = 0.0f;
@@ -458,7 +460,16 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
             z = kernels::dot(qt, ks, D) + kernels::dot(qt, rk, D);
           else
             for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
-          logits[r] = cap * std::tanh(z / cap);
+          logits[r] = z;
+        }
+        if (fast) {
+          kernels::softcap(logits.data() + r_begin, r_end - r_begin, cap);
+        } else {
+          for (int64_t r = r_begin; r < r_end; ++r) logits[r] = cap * std::tanh(logits[r] / cap);
+        }
+        float max_logit = -std::numeric_limits<float>::infinity();
+        for (int64_t r = r_begin; r < r_end; ++r) {
+          if (!mask[t - (max_past - r)]) logits[r] = -std::numeric_limits<float>::infinity();
           max_logit = std::max(max_logit, logits[r]);
         }
         if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
