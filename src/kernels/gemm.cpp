@@ -73,10 +73,30 @@ void pack_row(const float* row, int64_t r, PackedBf16& out) {
 
 }  // namespace
 
+// A bf16 matrix row straight into its panel slots: the values f32_to_bf16(bf16_to_f32(v)) gives
+// (v itself; NaNs quieted) without the float32 round trip.
+void pack_bf16_row(const uint16_t* row, int64_t r, PackedBf16& out) {
+  const auto same_bf16 = [](uint16_t v) -> uint32_t { return (v & 0x7fffu) > 0x7f80u ? (v | 0x40u) : v; };
+  uint32_t* base = out.pairs.data() + (r / kGemmPanel) * out.k_pairs * kGemmPanel + r % kGemmPanel;
+  for (int64_t p = 0; p < out.k_pairs; ++p) {
+    const uint32_t lo = same_bf16(row[2 * p]);
+    const uint32_t hi = 2 * p + 1 < out.cols ? same_bf16(row[2 * p + 1]) : 0u;
+    base[p * kGemmPanel] = lo | (hi << 16);
+  }
+}
+
 PackedBf16 pack_bf16(const Weight& w) {
   PackedBf16 out;
   init_shape(out, w.rows, w.cols);
   out.name = w.name;
+  if (w.format == WeightFormat::bf16) {  // as stored: no float32 round trip (a tower loads ~2x faster)
+    parallel_ranges(w.rows, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        pack_bf16_row(reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(w.data) + r * w.row_bytes()), r,
+                      out);
+    });
+    return out;
+  }
   detail::pack_weight_rows(w, [&](const float* row, int64_t r) { pack_row(row, r, out); });
   return out;
 }

@@ -28,6 +28,17 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
+// A bf16 weight is packed straight from its 16-bit values: the same panels as packing the
+// float32 values it stands for (odd width: the last pair's high half is zero padding).
+TEST(Gemm, PackingBf16WeightsEqualsPackingTheirFloats) {
+  const Weight w = test::random_bf16_weight(45, 67, 3);
+  std::vector<float> floats(static_cast<size_t>(w.rows * w.cols));
+  for (int64_t r = 0; r < w.rows; ++r) kernels::dequantize_row(w, r, floats.data() + r * w.cols);
+  const kernels::PackedBf16 direct = kernels::pack_bf16(w);
+  const kernels::PackedBf16 via_floats = kernels::pack_bf16(test::f32_weight(floats, w.rows, w.cols));
+  EXPECT_EQ(direct.pairs, via_floats.pairs);
+}
+
 // gemm rounds x and w to bf16 and sums products in float32: against the float32 product of
 // the rounded inputs only the summation order differs (a few ulp of the row's magnitude).
 TEST(Gemm, MatchesReferenceOfRoundedInputs) {
