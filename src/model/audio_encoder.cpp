@@ -427,25 +427,32 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
   const float k_scale = static_cast<float>(std::log1p(std::exp(1.0)) / std::log(2.0));
   std::vector<float> q_scale(static_cast<size_t>(D));
   for (int64_t i = 0; i < D; ++i) q_scale[i] = q_base * softplus(w.per_dim_scale[i]);
-  parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t i = t0 * d; i < t1 * d; ++i) {
-      q[i] *= q_scale[i % D];
-      k[i] *= k_scale;
-    }
-  });
+  const bool fast = numerics_ != EncoderNumerics::exact;
+  // Fast numerics scale each query head as it is used and apply the key scale to its dot
+  // product instead: no pass over q and k.
+  if (!fast)
+    parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t i = t0 * d; i < t1 * d; ++i) {
+        q[i] *= q_scale[i % D];
+        k[i] *= k_scale;
+      }
+    });
 
   const int64_t max_past = c.attention_context_left - 2, max_future = c.attention_context_right;
   const int64_t n_rel = max_past + max_future + 1;
   const std::vector<float>& rel_k = w.relative_keys;  // row r: δ = max_past − r
   const float cap = c.attention_logit_cap;
-  const bool fast = numerics_ != EncoderNumerics::exact;
   // Queries are independent (each writes its own output row): spread over the pool.
   parallel_ranges(T, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> logits(static_cast<size_t>(n_rel));
+    std::vector<float> logits(static_cast<size_t>(n_rel)), scaled_query(static_cast<size_t>(D));
     std::fill(out + t0 * d, out + t1 * d, 0.0f);
     for (int64_t t = t0; t < t1; ++t) {
       for (int64_t h = 0; h < H; ++h) {
         const float* qt = q + t * d + h * D;
+        if (fast) {
+          for (int64_t i = 0; i < D; ++i) scaled_query[i] = qt[i] * q_scale[i];
+          qt = scaled_query.data();
+        }
         // Keys inside the clip: r in [r_begin, r_end); masked frames among them get −inf.
         const int64_t r_begin = std::max<int64_t>(0, max_past - t);
         const int64_t r_end = std::min<int64_t>(n_rel, T - t + max_past);
@@ -457,7 +464,7 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
           const float* rk = rel_k.data() + r * d + h * D;
           float z = 0.0f;
           if (fast)  // q·(k + r) as two vectorized dots: the same sum in another order
-            z = kernels::dot(qt, ks, D) + kernels::dot(qt, rk, D);
+            z = k_scale * kernels::dot(qt, ks, D) + kernels::dot(qt, rk, D);
           else
             for (int64_t i = 0; i < D; ++i) z += qt[i] * (ks[i] + rk[i]);
           logits[r] = z;
