@@ -1,7 +1,8 @@
 // The Gemma 4 vision tower (patch embedder, encoder layers, pooler) and the multimodal
 // embedder, written to read like shared/spec/vision.md section 3.2. Linears go through
 // kernels::matmul (exact numerics) or the packed bf16 / int8 GEMMs (fast / int8), attention
-// through plain per-head products (exact) or kernels::attention_bidirectional (fast).
+// through plain per-head products (exact), kernels::attention_bidirectional (fast) or
+// kernels::attention_bidirectional_int8 (int8).
 #include "model/vision.h"
 
 #include <algorithm>
@@ -90,10 +91,28 @@ void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps
 
 std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps,
                             bool vectorized) {
+  const int64_t rows = static_cast<int64_t>(x.size() / width);
+  if (vectorized) {  // out of place: no separate copy pass
+    std::vector<float> y(x.size());
+    kernels::rms_norm_rows(x.data(), w.empty() ? nullptr : w.data(), rows, width, eps, y.data());
+    return y;
+  }
   std::vector<float> y = x;
-  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps,
-                vectorized);
+  rms_norm_rows(y.data(), rows, width, w.empty() ? nullptr : w.data(), eps, vectorized);
   return y;
+}
+
+// The residual step of a sandwich-normed block: h += rms_norm(a) · w, row by row (a is
+// overwritten), in one pass per row range over the thread pool.
+void add_normed(std::vector<float>& h, std::vector<float>& a, int width, const std::vector<float>& w, double eps,
+                bool vectorized) {
+  const int64_t rows = static_cast<int64_t>(h.size() / width);
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    float* ar = a.data() + r0 * width;
+    float* hr = h.data() + r0 * width;
+    rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested: runs on this thread
+    for (int64_t i = 0; i < (r1 - r0) * width; ++i) hr[i] += ar[i];
+  });
 }
 
 float gelu_tanh(float x) {
@@ -275,13 +294,15 @@ std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const
   for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
   std::vector<float> h(static_cast<size_t>(N * D));
   apply_unclipped(patch_projection_, u.data(), N, h.data());
-  std::vector<float> row_x(D), row_y(D);
-  for (int64_t n = 0; n < N; ++n) {
-    const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
-    kernels::dequantize_row(position_table_, px, row_x.data());
-    kernels::dequantize_row(position_table_, config_.position_embedding_size + py, row_y.data());
-    for (int64_t d = 0; d < D; ++d) h[n * D + d] += row_x[d] + row_y[d];
-  }
+  parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
+    std::vector<float> row_x(D), row_y(D);
+    for (int64_t n = n0; n < n1; ++n) {
+      const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
+      kernels::dequantize_row(position_table_, px, row_x.data());
+      kernels::dequantize_row(position_table_, config_.position_embedding_size + py, row_y.data());
+      for (int64_t d = 0; d < D; ++d) h[n * D + d] += row_x[d] + row_y[d];
+    }
+  });
   return h;
 }
 
@@ -309,11 +330,9 @@ void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& pa
   const double eps = config_.rms_norm_eps;
   const bool fast = numerics_ != EncoderNumerics::exact;
   std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps, fast));
-  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps, fast);
-  for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
+  add_normed(h, a, D, layer.post_attention_norm, eps, fast);
   std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps, fast));
-  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps, fast);
-  for (size_t i = 0; i < h.size(); ++i) h[i] += m[i];
+  add_normed(h, m, D, layer.post_feedforward_norm, eps, fast);
 }
 
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
@@ -350,7 +369,11 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
     shape.kv_stride = int64_t{c.num_kv_heads} * hd;
     shape.scale = 1.f;
     std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
-    kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, out.data());
+    // int8 products where the linears are int8 (the CPU has VNNI), else bf16.
+    if (layer.q.packed_int8.rows > 0)
+      kernels::attention_bidirectional_int8(shape, q.data(), k.data(), v.data(), nullptr, out.data());
+    else
+      kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, out.data());
     return apply(layer.o, out, N);
   }
 

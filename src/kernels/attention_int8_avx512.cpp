@@ -1,0 +1,166 @@
+// AVX512-VNNI micro-kernels of the int8 long attention (attention_int8_internal.h). Tiles of
+// up to 12 rows × 32 columns live in 24 int32 accumulators; each 4-byte K step loads one packed
+// quad row (two 512-bit loads) and broadcasts 4 bytes per row: 24 vpdpbusd per 14 loads, as
+// in the int8 GEMM.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/attention_int8_internal.h"
+#include "kernels/vec_math_avx512.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+constexpr int kTileRows = 12;
+
+// Horizontal reductions through memory (GCC 12's _mm512_reduce_* trip -Wmaybe-uninitialized).
+float horizontal_max(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float m = lanes[0];
+  for (int i = 1; i < 16; ++i) m = std::max(m, lanes[i]);
+  return m;
+}
+
+int32_t horizontal_sum(__m512i v) {
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  int32_t s = 0;
+  for (int i = 0; i < 16; ++i) s += lanes[i];
+  return s;
+}
+
+// Full-mask forms: GCC 12's unmasked min/max/conversions trip -Wuninitialized.
+__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
+__m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+__m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
+__mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1); }
+
+// Quantized bytes of 16 floats times inv (lanes outside m: 0).
+__m128i quantize16(__m512 x, __m512 inv) {
+  __m512i q = to_int_nearest(_mm512_mul_ps(x, inv));
+  q = _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, q, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
+  return _mm512_maskz_cvtepi32_epi8(0xffff, q);
+}
+
+// acc0/acc1[r] += Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads (GCC vectors and the
+// builtin directly keep the accumulators in registers, see gemm_int8_avx512.cpp; inlined into
+// its callers, or the accumulators live in memory and the kernel runs at half speed).
+template <int R>
+__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads, const int8_t* b, __v16si* acc0, __v16si* acc1) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
+  for (int64_t c = 0; c < quads; ++c, b += 32 * 4) {
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      __builtin_memcpy(&quad, a + r * a_stride + 4 * c, 4);
+      const __m512i ar = _mm512_set1_epi32(quad);
+      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
+      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
+    }
+  }
+}
+
+template <int R>
+void scores_tile(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int64_t hd_quads,
+                 const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
+  __v16si acc0[R], acc1[R];
+  dot_tile<R>(qa, qa_stride, hd_quads, kq, acc0, acc1);
+  const __m512i c0 = _mm512_loadu_si512(k_corr), c1 = _mm512_loadu_si512(k_corr + 16);
+  const __m512 s0 = _mm512_loadu_ps(k_scale), s1 = _mm512_loadu_ps(k_scale + 16);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 qs = _mm512_set1_ps(q_scale[r * q_scale_stride]);
+    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc0[r], c0)), s0), qs));
+    _mm512_storeu_ps(s + r * s_stride + 16,
+                     _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc1[r], c1)), s1), qs));
+  }
+}
+
+template <int R>
+void values_tile(const uint8_t* p, int64_t key_quads, const int8_t* vq, const float* v_scale, const float* row_factor,
+                 float* o, int64_t o_stride, int cols_valid) {
+  __v16si acc0[R], acc1[R];
+  dot_tile<R>(p, 4 * key_quads, key_quads, vq, acc0, acc1);
+  const __mmask16 m0 = tail_mask(cols_valid), m1 = tail_mask(std::max(0, cols_valid - 16));
+  const __m512 s0 = _mm512_loadu_ps(v_scale), s1 = _mm512_loadu_ps(v_scale + 16);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 f = _mm512_set1_ps(row_factor[r]);
+    _mm512_mask_storeu_ps(o + r * o_stride, m0, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), f));
+    _mm512_mask_storeu_ps(o + r * o_stride + 16, m1, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), f));
+  }
+}
+
+using ScoresFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, int64_t, const int8_t*, const float*,
+                          const int32_t*, float*, int64_t);
+constexpr ScoresFn kScores[kTileRows + 1] = {nullptr,         scores_tile<1>, scores_tile<2>,  scores_tile<3>,
+                                             scores_tile<4>,  scores_tile<5>, scores_tile<6>,  scores_tile<7>,
+                                             scores_tile<8>,  scores_tile<9>, scores_tile<10>, scores_tile<11>,
+                                             scores_tile<12>};
+using ValuesFn = void (*)(const uint8_t*, int64_t, const int8_t*, const float*, const float*, float*, int64_t, int);
+constexpr ValuesFn kValues[kTileRows + 1] = {nullptr,         values_tile<1>, values_tile<2>,  values_tile<3>,
+                                             values_tile<4>,  values_tile<5>, values_tile<6>,  values_tile<7>,
+                                             values_tile<8>,  values_tile<9>, values_tile<10>, values_tile<11>,
+                                             values_tile<12>};
+
+}  // namespace
+
+float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out) {
+  __m512 vmax = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    vmax = max16(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+  const float absmax = horizontal_max(vmax);
+  const __m512 inv = _mm512_set1_ps(absmax > 0.f ? 127.f / absmax : 0.f);
+  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm_mask_storeu_epi8(out + i, m, _mm_xor_si128(quantize16(_mm512_maskz_loadu_ps(m, x + i), inv), vflip));
+  }
+  return absmax;
+}
+
+void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm_mask_storeu_epi8(out + i, m, quantize16(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, inv + i)));
+  }
+}
+
+void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
+                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
+                        int64_t s_stride) {
+  kScores[rows](qa, qa_stride, q_scale, q_scale_stride, hd_quads, kq, k_scale, k_corr, s, s_stride);
+}
+
+int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
+  __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+  for (int64_t j = 0; j < keys; j += 16) {
+    const __mmask16 m = tail_mask(keys - j);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, s + j));
+  }
+  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(vmax)), v255 = _mm512_set1_ps(255.f);
+  __m512i sum = _mm512_setzero_si512();
+  for (int64_t j = 0; j < keys; j += 16) {
+    const __mmask16 m = tail_mask(keys - j);
+    const __m512 e = exp512(_mm512_add_ps(_mm512_maskz_loadu_ps(m, s + j), neg_max));
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, _mm512_mul_ps(e, v255));
+    sum = _mm512_add_epi32(sum, q);
+    _mm_mask_storeu_epi8(p + j, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
+  }
+  std::fill(p + keys, p + keys_padded, uint8_t{0});
+  return horizontal_sum(sum);
+}
+
+void values_tile_avx512(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                        const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
+  kValues[rows](p, key_quads, vq, v_scale, row_factor, o, o_stride, cols_valid);
+}
+
+}  // namespace gemma4::kernels::detail
