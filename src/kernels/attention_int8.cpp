@@ -52,7 +52,7 @@ int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint
   for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
   int32_t sum = 0;
   for (int64_t j = 0; j < keys; ++j) {
-    p[j] = static_cast<uint8_t>(std::nearbyint(255.f * std::exp(s[j] - max)));
+    p[j] = static_cast<uint8_t>(std::nearbyint(255.f * std::exp2(s[j] - max)));
     sum += p[j];
   }
   std::fill(p + keys, p + keys_padded, uint8_t{0});
@@ -169,14 +169,16 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   const int64_t key_panels = round_up(a.keys, kAttnPanel) / kAttnPanel, scores_stride = key_panels * kAttnPanel;
   const int64_t value_panels = round_up(hd, kAttnPanel) / kAttnPanel;
 
-  // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head.
+  // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
+  // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
+  const float q_factor = a.scale / 127.f * 1.4426950408889634f;
   std::vector<uint8_t> qa(static_cast<size_t>(a.queries * a.heads * q_width), 128);
   std::vector<float> q_scale(static_cast<size_t>(a.queries * a.heads));
   parallel_ranges(a.queries, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       for (int h = 0; h < a.heads; ++h) {
         const int64_t i = t * a.heads + h;
-        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width) / 127.f * a.scale;
+        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width) * q_factor;
       }
   });
   std::vector<QuantKeys> kq(a.kv_heads);

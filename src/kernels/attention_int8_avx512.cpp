@@ -145,12 +145,12 @@ int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint
     const __mmask16 m = tail_mask(keys - j);
     vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, s + j));
   }
-  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(vmax)), v255 = _mm512_set1_ps(255.f);
+  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(vmax));
   __m512i sum = _mm512_setzero_si512();
   for (int64_t j = 0; j < keys; j += 16) {
     const __mmask16 m = tail_mask(keys - j);
-    const __m512 e = exp512(_mm512_add_ps(_mm512_maskz_loadu_ps(m, s + j), neg_max));
-    const __m512i q = _mm512_maskz_cvtps_epi32(m, _mm512_mul_ps(e, v255));
+    const __m512 e255 = scaled_exp2_nonpositive512(_mm512_add_ps(_mm512_maskz_loadu_ps(m, s + j), neg_max), 255.f);
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, e255);
     sum = _mm512_add_epi32(sum, q);
     _mm_mask_storeu_epi8(p + j, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
   }

@@ -24,8 +24,9 @@ using ScoresTileFn = void (*)(const uint8_t* qa, int64_t qa_stride, const float*
                               int rows, int64_t hd_quads, const int8_t* kq, const float* k_scale,
                               const int32_t* k_corr, float* s, int64_t s_stride);
 
-// One softmax row to bytes: p[j] = nearbyint(255 · exp(s[j] − max_j s)) for j < keys, 0 up to
-// keys_padded; returns Σ p (exact). -inf scores (masked keys) give 0.
+// One softmax row to bytes, scores in base 2 (log2 e folded into the query scales):
+// p[j] = nearbyint(255 · 2^(s[j] − max_j s)) for j < keys, 0 up to keys_padded; returns Σ p
+// (exact). -inf scores (masked keys) give 0.
 using ExpBytesFn = int32_t (*)(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
 
 // Outputs of up to 12 rows for one panel of 32 value channels:

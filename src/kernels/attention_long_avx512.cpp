@@ -54,12 +54,14 @@ float exp_row_avx512(float* s, int64_t cols, float scale) {
 // pairs[0 .. (cols + 1) / 2) = bf16 of exp(scale · s − max) (an odd last column paired with 0);
 // returns Σ exp(scale · s − max) of the float32 values. -inf entries come out as (almost) 0.
 float exp_row_bf16_avx512(const float* s, int64_t cols, float scale, uint32_t* pairs) {
-  const __m512 vscale = _mm512_set1_ps(scale);
+  // exp(scale · s − max) = 2^(c · s − max_j c · s) with c = scale · log2 e: one FMA.
+  const float c = scale * 1.4426950408889634f;
+  const __m512 vscale = _mm512_set1_ps(c);
   __m512 vmax = _mm512_set1_ps(-__builtin_inff());
   int64_t j = 0;
   for (; j + 16 <= cols; j += 16) vmax = max16(vmax, _mm512_mul_ps(_mm512_loadu_ps(s + j), vscale));
   float max = horizontal_max(vmax);
-  for (int64_t i = j; i < cols; ++i) max = s[i] * scale > max ? s[i] * scale : max;
+  for (int64_t i = j; i < cols; ++i) max = s[i] * c > max ? s[i] * c : max;
   const __m512 vneg_max = _mm512_set1_ps(-max);
   __m512 vsum = _mm512_setzero_ps();
   uint16_t* out = reinterpret_cast<uint16_t*>(pairs);
@@ -67,9 +69,10 @@ float exp_row_bf16_avx512(const float* s, int64_t cols, float scale, uint32_t* p
     const int64_t rest = cols - j;
     const __mmask16 m0 = rest >= 16 ? __mmask16(0xffff) : __mmask16((1u << rest) - 1);
     const __mmask16 m1 = rest >= 32 ? __mmask16(0xffff) : rest > 16 ? __mmask16((1u << (rest - 16)) - 1) : __mmask16(0);
-    const __m512 e0 = _mm512_maskz_mov_ps(m0, exp512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, s + j), vscale, vneg_max)));
-    const __m512 e1 =
-        _mm512_maskz_mov_ps(m1, exp512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, s + j + 16), vscale, vneg_max)));
+    const __m512 e0 = _mm512_maskz_mov_ps(
+        m0, scaled_exp2_nonpositive512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, s + j), vscale, vneg_max), 1.f));
+    const __m512 e1 = _mm512_maskz_mov_ps(
+        m1, scaled_exp2_nonpositive512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, s + j + 16), vscale, vneg_max), 1.f));
     vsum = _mm512_add_ps(vsum, _mm512_add_ps(e0, e1));
     // cvtne2ps_pbh(hi, lo): the low 16 bf16 come from the second argument. Stores through the
     // padded pair (masked-off lanes are 0).
