@@ -14,15 +14,18 @@ namespace {
 
 constexpr int kTileRows = 12;
 
-// Horizontal reductions through memory (GCC 12's _mm512_reduce_* trip -Wmaybe-uninitialized).
+// Horizontal max by halving (called once per 64-value row: through memory and a scalar loop
+// it cost more than the row's quantization). Masked extract: GCC 12's unmasked forms start
+// from an undefined vector and trip -Wuninitialized.
 float horizontal_max(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float m = lanes[0];
-  for (int i = 1; i < 16; ++i) m = std::max(m, lanes[i]);
-  return m;
+  const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  return _mm_cvtss_f32(m4);
 }
 
+// Horizontal sum (once per softmax row) through memory.
 int32_t horizontal_sum(__m512i v) {
   alignas(64) int32_t lanes[16];
   _mm512_store_si512(lanes, v);
@@ -48,9 +51,12 @@ __m128i quantize16(__m512 x, __m512 inv) {
 // builtin directly keep the accumulators in registers, see gemm_int8_avx512.cpp; inlined into
 // its callers, or the accumulators live in memory and the kernel runs at half speed).
 template <int R>
-__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads, const int8_t* b, __v16si* acc0, __v16si* acc1) {
+__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads, const int8_t* b, __v16si* acc0, __v16si* acc1, __v16si init0 = __v16si{}, __v16si init1 = __v16si{}) {
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = init0;
+    acc1[r] = init1;
+  }
   for (int64_t c = 0; c < quads; ++c, b += 32 * 4) {
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 64);
@@ -69,15 +75,17 @@ template <int R>
 void scores_tile(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int64_t hd_quads,
                  const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
   __v16si acc0[R], acc1[R];
-  dot_tile<R>(qa, qa_stride, hd_quads, kq, acc0, acc1);
+  // The sums start at −correction (the unsigned query offset): no subtraction afterwards.
   const __m512i c0 = _mm512_loadu_si512(k_corr), c1 = _mm512_loadu_si512(k_corr + 16);
+  dot_tile<R>(qa, qa_stride, hd_quads, kq, acc0, acc1, (__v16si)_mm512_sub_epi32(_mm512_setzero_si512(), c0),
+              (__v16si)_mm512_sub_epi32(_mm512_setzero_si512(), c1));
   const __m512 s0 = _mm512_loadu_ps(k_scale), s1 = _mm512_loadu_ps(k_scale + 16);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     const __m512 qs = _mm512_set1_ps(q_scale[r * q_scale_stride]);
-    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc0[r], c0)), s0), qs));
+    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), qs));
     _mm512_storeu_ps(s + r * s_stride + 16,
-                     _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc1[r], c1)), s1), qs));
+                     _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), qs));
   }
 }
 
