@@ -110,15 +110,22 @@ std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::v
 }
 
 // The residual step of a sandwich-normed block: h += rms_norm(a) · w, row by row (a is
-// overwritten), in one pass per row range over the thread pool.
+// overwritten), then, when next_w is given, next = rms_norm(h) · next_w (the input of the next
+// block), in one pass per row range over the thread pool while the rows are in cache.
 void add_normed(std::vector<float>& h, std::vector<float>& a, int width, const std::vector<float>& w, double eps,
-                bool vectorized) {
+                bool vectorized, const std::vector<float>* next_w = nullptr, std::vector<float>* next = nullptr) {
   const int64_t rows = static_cast<int64_t>(h.size() / width);
+  if (next) next->resize(h.size());
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     float* ar = a.data() + r0 * width;
     float* hr = h.data() + r0 * width;
-    rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested: runs on this thread
-    for (int64_t i = 0; i < (r1 - r0) * width; ++i) hr[i] += ar[i];
+    const int64_t count = (r1 - r0) * width;
+    rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested calls run on this thread
+    for (int64_t i = 0; i < count; ++i) hr[i] += ar[i];
+    if (!next) return;
+    float* nr = next->data() + r0 * width;
+    std::copy_n(hr, count, nr);
+    rms_norm_rows(nr, r1 - r0, width, next_w->data(), eps, vectorized);
   });
 }
 
@@ -307,7 +314,10 @@ std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* 
   if (trace) trace->patch_embeddings = h;
   const RopeTable rope = rope_table(patches);
   LayerBuffers buffers(c, patches.num_patches);
-  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, rope, h, buffers);
+  rms_norm_into(h, c.hidden_size, layers_[0].input_norm, c.rms_norm_eps, numerics_ != EncoderNumerics::exact,
+                buffers.normed);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    encoder_layer(layers_[i], i + 1 < layers_.size() ? &layers_[i + 1] : nullptr, patches, rope, h, buffers);
   if (trace) trace->encoder_output = h;
   std::vector<float> pooled = pool(patches, h);
   if (trace) trace->pooled = pooled;
@@ -351,17 +361,18 @@ VisionModel::RopeTable VisionModel::rope_table(const ImagePatches& patches) cons
   return t;
 }
 
-void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                                std::vector<float>& h, LayerBuffers& b) const {
+// b.normed holds rms_norm(h) · layer.input_norm on entry; on return, when next is given, it
+// holds the next layer's input (rms_norm(h) · next->input_norm, computed in the last pass).
+void VisionModel::encoder_layer(const VisionLayer& layer, const VisionLayer* next, const ImagePatches& patches,
+                                const RopeTable& rope, std::vector<float>& h, LayerBuffers& b) const {
   const int D = config_.hidden_size;
   const double eps = config_.rms_norm_eps;
   const bool fast = numerics_ != EncoderNumerics::exact;
-  rms_norm_into(h, D, layer.input_norm, eps, fast, b.normed);
   attention(layer, patches, rope, b);
-  add_normed(h, b.branch, D, layer.post_attention_norm, eps, fast);
-  rms_norm_into(h, D, layer.pre_feedforward_norm, eps, fast, b.normed);
+  add_normed(h, b.branch, D, layer.post_attention_norm, eps, fast, &layer.pre_feedforward_norm, &b.normed);
   mlp(layer, b);
-  add_normed(h, b.branch, D, layer.post_feedforward_norm, eps, fast);
+  add_normed(h, b.branch, D, layer.post_feedforward_norm, eps, fast, next ? &next->input_norm : nullptr,
+             next ? &b.normed : nullptr);
 }
 
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,

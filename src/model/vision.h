@@ -73,8 +73,8 @@ class VisionModel {
   RopeTable rope_table(const ImagePatches& patches) const;
   // The activations of one encoder layer, sized once per image and reused by every layer.
   struct LayerBuffers;
-  void encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                     std::vector<float>& h, LayerBuffers& b) const;
+  void encoder_layer(const VisionLayer& layer, const VisionLayer* next, const ImagePatches& patches,
+                     const RopeTable& rope, std::vector<float>& h, LayerBuffers& b) const;
   // b.normed -> b.branch
   void attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope, LayerBuffers& b) const;
   void mlp(const VisionLayer& layer, LayerBuffers& b) const;
