@@ -17,15 +17,23 @@
 namespace gemma4::kernels {
 namespace detail {
 
-float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out) {
+float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
   float absmax = 0.f;
   for (int64_t i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(x[i]));
   const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
+  int32_t total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int q = static_cast<int>(std::clamp(std::nearbyint(x[i] * inv), -127.f, 127.f));
     out[i] = static_cast<uint8_t>(static_cast<uint8_t>(static_cast<int8_t>(q)) ^ flip);
+    total += q;
   }
+  if (sum) *sum = total;
   return absmax;
+}
+
+void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) absmax[c] = std::max(absmax[c], std::fabs(x[r * stride + c]));
 }
 
 void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out) {
@@ -86,6 +94,7 @@ constexpr int64_t kMaxKeys = std::numeric_limits<int32_t>::max() / (255 * 127);
 struct Kernels {
   QuantizeRowFn quantize_row;
   QuantizeChannelsFn quantize_channels;
+  ColumnAbsmaxFn column_absmax;
   ScoresTileFn scores_tile;
   ExpBytesFn exp_bytes;
   ValuesTileFn values_tile;
@@ -93,8 +102,10 @@ struct Kernels {
 
 Kernels kernels_for_isa() {
   if (active_isa() == Isa::avx512)
-    return {quantize_row_avx512, quantize_channels_avx512, scores_tile_avx512, exp_bytes_avx512, values_tile_avx512};
-  return {quantize_row_scalar, quantize_channels_scalar, scores_tile_scalar, exp_bytes_scalar, values_tile_scalar};
+    return {quantize_row_avx512, quantize_channels_avx512, column_absmax_avx512, scores_tile_avx512,
+            exp_bytes_avx512,    values_tile_avx512};
+  return {quantize_row_scalar, quantize_channels_scalar, column_absmax_scalar, scores_tile_scalar,
+          exp_bytes_scalar,    values_tile_scalar};
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -122,9 +133,8 @@ void quantize_keys(const Kernels& kn, const float* k, int64_t keys, int hd, int6
   out.corr.assign(out.scale.size(), 0);
   std::vector<uint8_t> row(static_cast<size_t>(hd_quads * 4), 0);
   for (int64_t j = 0; j < keys; ++j) {
-    out.scale[j] = kn.quantize_row(k + j * stride, hd, 0, row.data()) / 127.f;
     int32_t sum = 0;
-    for (int c = 0; c < hd; ++c) sum += static_cast<int8_t>(row[c]);
+    out.scale[j] = kn.quantize_row(k + j * stride, hd, 0, row.data(), &sum) / 127.f;
     out.corr[j] = 128 * sum;
     int8_t* dst = out.q.data() + (j / kAttnPanel) * hd_quads * kAttnPanel * 4 + (j % kAttnPanel) * 4;
     for (int64_t c = 0; c < hd_quads; ++c) std::memcpy(dst + c * kAttnPanel * 4, row.data() + 4 * c, 4);
@@ -135,19 +145,30 @@ void quantize_values(const Kernels& kn, const float* v, int64_t keys, int hd, in
                      QuantValues& out) {
   const int64_t panels = round_up(hd, kAttnPanel) / kAttnPanel;
   std::vector<float> absmax(static_cast<size_t>(hd), 0.f), inv(static_cast<size_t>(hd));
-  for (int64_t j = 0; j < keys; ++j)
-    for (int d = 0; d < hd; ++d) absmax[d] = std::max(absmax[d], std::fabs(v[j * stride + d]));
+  kn.column_absmax(v, keys, hd, stride, absmax.data());
   out.scale.assign(static_cast<size_t>(panels * kAttnPanel), 0.f);
   for (int d = 0; d < hd; ++d) {
     out.scale[d] = absmax[d] / 127.f;
     inv[d] = absmax[d] > 0.f ? 127.f / absmax[d] : 0.f;
   }
   out.q.assign(static_cast<size_t>(panels * key_quads * kAttnPanel * 4), 0);
-  std::vector<int8_t> row(static_cast<size_t>(hd));
-  for (int64_t j = 0; j < keys; ++j) {
-    kn.quantize_channels(v + j * stride, hd, inv.data(), row.data());
-    int8_t* dst = out.q.data() + (j / 4) * kAttnPanel * 4 + j % 4;
-    for (int d = 0; d < hd; ++d) dst[((d / kAttnPanel) * key_quads * kAttnPanel + d % kAttnPanel) * 4] = row[d];
+  // Four keys at a time: channel d's four bytes form one 32-bit word of the panel's quad row.
+  std::vector<uint8_t> rows(static_cast<size_t>(4 * hd), 0);
+  for (int64_t j0 = 0; j0 < keys; j0 += 4) {
+    const int64_t count = std::min<int64_t>(4, keys - j0);
+    for (int64_t i = 0; i < 4; ++i) {
+      int8_t* row = reinterpret_cast<int8_t*>(rows.data() + i * hd);
+      if (i < count)
+        kn.quantize_channels(v + (j0 + i) * stride, hd, inv.data(), row);
+      else
+        std::fill_n(row, hd, int8_t{0});
+    }
+    int8_t* quad = out.q.data() + (j0 / 4) * kAttnPanel * 4;
+    for (int d = 0; d < hd; ++d) {
+      const uint32_t word = uint32_t{rows[d]} | uint32_t{rows[hd + d]} << 8 | uint32_t{rows[2 * hd + d]} << 16 |
+                            uint32_t{rows[3 * hd + d]} << 24;  // little-endian: key j0 + i in byte i
+      std::memcpy(quad + ((d / kAttnPanel) * key_quads * kAttnPanel + d % kAttnPanel) * 4, &word, 4);
+    }
   }
 }
 
@@ -178,7 +199,7 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
     for (int64_t t = t0; t < t1; ++t)
       for (int h = 0; h < a.heads; ++h) {
         const int64_t i = t * a.heads + h;
-        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width) * q_factor;
+        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width, nullptr) * q_factor;
       }
   });
   std::vector<QuantKeys> kq(a.kv_heads);

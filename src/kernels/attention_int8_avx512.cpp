@@ -121,7 +121,7 @@ constexpr ValuesFn kValues[kTileRows + 1] = {nullptr,         values_tile<1>, va
 // The loops below run full vectors with plain loads and stores and leave the masked forms to
 // the tail: masked stores every iteration made the softmax pass ~25% slower (measured).
 
-float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out) {
+float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
   __m512 vmax = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) vmax = max16(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
@@ -129,13 +129,29 @@ float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out)
   const float absmax = horizontal_max(vmax);
   const __m512 inv = _mm512_set1_ps(absmax > 0.f ? 127.f / absmax : 0.f);
   const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
+  __m512i total = _mm512_setzero_si512();
+  const auto bytes16 = [&](__m512 v) {
+    const __m128i q = quantize16(v, inv);
+    total = _mm512_add_epi32(total, _mm512_cvtepi8_epi32(q));
+    return _mm_xor_si128(q, vflip);
+  };
   for (i = 0; i + 16 <= n; i += 16)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_xor_si128(quantize16(_mm512_loadu_ps(x + i), inv), vflip));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), bytes16(_mm512_loadu_ps(x + i)));
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    _mm_mask_storeu_epi8(out + i, m, _mm_xor_si128(quantize16(_mm512_maskz_loadu_ps(m, x + i), inv), vflip));
+    _mm_mask_storeu_epi8(out + i, m, bytes16(_mm512_maskz_loadu_ps(m, x + i)));  // masked-off lanes quantize to 0
   }
+  if (sum) *sum = horizontal_sum(total);
   return absmax;
+}
+
+void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {
+  for (int64_t c = 0; c < cols; c += 16) {
+    const __mmask16 m = tail_mask(cols - c);
+    __m512 vmax = _mm512_maskz_loadu_ps(m, absmax + c);
+    for (int64_t r = 0; r < rows; ++r) vmax = max16(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + r * stride + c)));
+    _mm512_mask_storeu_ps(absmax + c, m, vmax);
+  }
 }
 
 void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out) {

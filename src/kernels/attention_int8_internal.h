@@ -10,10 +10,13 @@ constexpr int kAttnPanel = 32;  // keys (for Q·Kᵀ) or value channels (for P·
 
 // Quantizes one row of n floats to int8 on its absmax (round half to even):
 // out[i] = nearbyint(x[i] · 127 / absmax) as a signed byte xor `flip` (0x80 gives the
-// unsigned q + 128 form); returns absmax (0 for an all-zero row, which quantizes to 0).
-using QuantizeRowFn = float (*)(const float* x, int64_t n, uint8_t flip, uint8_t* out);
+// unsigned q + 128 form); returns absmax (0 for an all-zero row, which quantizes to 0) and,
+// when sum is not null, Σ q (the signed values) in *sum.
+using QuantizeRowFn = float (*)(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
 // out[i] = clamp(nearbyint(x[i] · inv[i]), ±127) as signed bytes (per-channel scales).
 using QuantizeChannelsFn = void (*)(const float* x, int64_t n, const float* inv, int8_t* out);
+// absmax[c] = max(absmax[c], max_r |x[r · stride + c]|) for c < cols (per-channel ranges).
+using ColumnAbsmaxFn = void (*)(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 
 // Scores of up to 12 query rows against one panel of 32 keys:
 //   s[r·s_stride + j] = float(Σ_c qa[r][c]·kq[j][c] − k_corr[j]) · k_scale[j] · q_scale[r]
@@ -35,7 +38,8 @@ using ExpBytesFn = int32_t (*)(const float* s, int64_t keys, int64_t keys_padded
 using ValuesTileFn = void (*)(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
                               const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
-float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out);
+float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out);
 void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
                         int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
@@ -44,7 +48,8 @@ int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint
 void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
                         const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
-float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out);
+float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out);
 void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
                         int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
