@@ -94,5 +94,7 @@ int main(int argc, char** argv) {
   std::vector<float> out(static_cast<size_t>(n * 768));
   report("attention 12 heads x 64", 4.0 * n * n * 768,
          [&] { kernels::attention_bidirectional(a, q.data(), k.data(), v.data(), nullptr, out.data()); });
+  report("  int8 (VNNI)", 4.0 * n * n * 768,
+         [&] { kernels::attention_bidirectional_int8(a, q.data(), k.data(), v.data(), nullptr, out.data()); });
   return 0;
 }

@@ -34,7 +34,7 @@ int run_embed_image(int argc, char** argv) {
   app.add_flag("--exact", exact,
                "float32 reference numerics (default: bf16 products with float32 sums, several times faster)");
   app.add_flag("--int8", int8,
-               "int8 linears (AVX512-VNNI; about 2x faster linears than the default, a few times its error)");
+               "int8 linears and attention (AVX512-VNNI; about 2x faster than the default, a few times its error)");
   GEMMA4_PARSE(app, argc, argv);
   if (budget != 0 && !gemma4::is_supported_soft_token_budget(budget))
     throw gemma4::Error("--image-tokens must be 70, 140, 280, 560 or 1120 (got " + std::to_string(budget) + ")",

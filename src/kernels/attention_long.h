@@ -26,6 +26,17 @@ struct LongAttentionShape {
 void attention_bidirectional(const LongAttentionShape& shape, const float* q, const float* k, const float* v,
                              const uint8_t* key_valid, float* out);
 
+// The same attention with int8 products (AVX512-VNNI vpdpbusd; elsewhere a portable loop
+// giving the same integer sums): q and k quantized per row and head (absmax / 127), v per
+// channel of each kv head, scores scale · Q·Kᵀ from exact int32 sums; the softmax weights,
+// exp(s − max) ∈ (0, 1], become unsigned bytes round(255 · e) (vpdpbusd's unsigned operand,
+// no offset) and O = Σ p·v / Σ p. Numerics: scores off by ~|q||k|/127 relative, each weight
+// by ≤ 1/510 of the row's largest (weights below that round to 0). For encoders that accept
+// int8 error (EncoderNumerics::int8). More keys than int32 sums allow (~66k) go to the bf16
+// path.
+void attention_bidirectional_int8(const LongAttentionShape& shape, const float* q, const float* k, const float* v,
+                                  const uint8_t* key_valid, float* out);
+
 // The float32 reference of the same computation (exact products, double-precision sums of the
 // softmax), for tests.
 void attention_bidirectional_reference(const LongAttentionShape& shape, const float* q, const float* k,

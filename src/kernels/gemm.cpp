@@ -3,6 +3,7 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/error.h"
 #include "base/thread_pool.h"
@@ -14,22 +15,22 @@
 namespace gemma4::kernels {
 namespace detail {
 
-void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out,
-                        int64_t out_stride) {
+void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
+                        float hi, uint32_t* out, int64_t out_stride) {
+  const auto clamped = [&](float v) { return std::min(std::max(v, lo), hi); };
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * x_stride;
     uint32_t* dst = out + t * out_stride;
     for (int64_t p = 0; p < k_pairs; ++p) {
-      const uint32_t lo = f32_to_bf16(row[2 * p]);
-      const uint32_t hi = 2 * p + 1 < cols ? f32_to_bf16(row[2 * p + 1]) : 0u;
-      dst[p] = lo | (hi << 16);
+      const uint32_t even = f32_to_bf16(clamped(row[2 * p]));
+      const uint32_t odd = 2 * p + 1 < cols ? f32_to_bf16(clamped(row[2 * p + 1])) : 0u;
+      dst[p] = even | (odd << 16);
     }
   }
 }
 
 void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride,
-                  int cols_valid) {
+                  int64_t y_stride, int cols_valid, float lo, float hi) {
   for (int64_t t = 0; t < m; ++t) {
     float acc[kGemmPanel] = {};
     const uint32_t* at = a + t * a_stride;
@@ -39,7 +40,7 @@ void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pair
       for (int j = 0; j < kGemmPanel; ++j)
         acc[j] += a0 * bf16_to_f32(static_cast<uint16_t>(b[j])) + a1 * bf16_to_f32(static_cast<uint16_t>(b[j] >> 16));
     }
-    std::copy_n(acc, cols_valid, y + t * y_stride);
+    for (int j = 0; j < cols_valid; ++j) y[t * y_stride + j] = std::min(std::max(acc[j], lo), hi);
   }
 }
 
@@ -111,31 +112,34 @@ void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t 
   thread_local std::vector<uint32_t> a;
   const int64_t a_stride = detail::packed_row_stride(w.k_pairs);
   a.resize(static_cast<size_t>(n * a_stride));
-  round_fn()(x, x_stride, n, w.cols, w.k_pairs, a.data(), a_stride);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  round_fn()(x, x_stride, n, w.cols, w.k_pairs, -kInf, kInf, a.data(), a_stride);
   const detail::PanelFn panel = panel_fn();
   for (int64_t t0 = 0; t0 < n; t0 += detail::kGemmRowChunk) {
     const int64_t m = std::min(detail::kGemmRowChunk, n - t0);
     for (int64_t p = 0; p < w.panels; ++p) {
       const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
       panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
-            y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid);
+            y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid, -kInf, kInf);
     }
   }
 }
 
-void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) {
+void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) { gemm(w, x, n, y, Clamp{}, Clamp{}); }
+
+void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Clamp out) {
   if (n <= 0) return;
   const int64_t a_stride = detail::packed_row_stride(w.k_pairs);
   std::vector<uint32_t> a(static_cast<size_t>(n * a_stride));
   const detail::RoundPairsFn round = round_fn();
   parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
-    round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, a.data() + t0 * a_stride, a_stride);
+    round(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_pairs, in.lo, in.hi, a.data() + t0 * a_stride, a_stride);
   });
   const detail::PanelFn panel = panel_fn();
   detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
     const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
     panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
-          y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid);
+          y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid, out.lo, out.hi);
   });
 }
 

@@ -43,29 +43,29 @@ void for_each_panel_task(int64_t n, int64_t panels, const Fn& fn) {
   });
 }
 
-// Rounds x[n][cols] (row stride x_stride floats) to bf16 pairs: out[t * out_stride + c / 2],
-// zero-padding an odd last column.
-using RoundPairsFn = void (*)(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs,
-                              uint32_t* out, int64_t out_stride);
+// Rounds clamp(x[n][cols], lo, hi) (row stride x_stride floats) to bf16 pairs:
+// out[t * out_stride + c / 2], zero-padding an odd last column.
+using RoundPairsFn = void (*)(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
+                              float hi, uint32_t* out, int64_t out_stride);
 
 // For rows t in [0, m) of a (bf16 pairs, rows a_stride pairs apart) against one packed panel:
-// y[t * y_stride + j] = Σ_c a[t][c] · panel[c][j] for j < cols_valid (≤ 32).
+// y[t * y_stride + j] = clamp(Σ_c a[t][c] · panel[c][j], lo, hi) for j < cols_valid (≤ 32).
 using PanelFn = void (*)(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel,
-                         float* y, int64_t y_stride, int cols_valid);
+                         float* y, int64_t y_stride, int cols_valid, float lo, float hi);
 
 // Distance of two rows of packed activations, in 4-byte units (`units` of data per row): rounded
 // up to a cache line, plus one line, so that it is never a multiple of 4 KiB. The 12 rows a
 // micro-kernel tile reads in step would otherwise share one L1 set (at K = 4096 int8 or
-// K = 2048 bf16, every row 4 KiB apart), more lines than its 12 ways hold: a third slower.
+// K = 2048 bf16, every row 4 KiB apart), more lines than its ways hold: a third slower.
 inline int64_t packed_row_stride(int64_t units) { return (units + 15) / 16 * 16 + 16; }
 
-void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out,
-                        int64_t out_stride);
+void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
+                        float hi, uint32_t* out, int64_t out_stride);
 void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid);
-void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, uint32_t* out,
-                        int64_t out_stride);
+                  int64_t y_stride, int cols_valid, float lo, float hi);
+void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
+                        float hi, uint32_t* out, int64_t out_stride);
 void panel_avx512(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid);
+                  int64_t y_stride, int cols_valid, float lo, float hi);
 
 }  // namespace gemma4::kernels::detail

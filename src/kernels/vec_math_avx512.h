@@ -28,4 +28,21 @@ inline __m512 exp512(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// c · 2^t for 16 floats t ≤ 0 (softmax weights in base 2), relative error < 4e-6: far below
+// what the bf16 or 8-bit weights of attention resolve (2e-3), at 10 instructions instead of
+// exp512's 13. t = n + f with n = round(t), |f| ≤ 1/2, 2^f by its degree-5 Taylor polynomial
+// in f·ln 2 (coefficients times c). t < -127 (-inf included) gives ~0.
+inline __m512 scaled_exp2_nonpositive512(__m512 t, float c) {
+  t = _mm512_mask_max_ps(t, 0xffff, t, _mm512_set1_ps(-127.f));
+  const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(t, n);
+  __m512 p = _mm512_set1_ps(c * 0.0013333558f);                 // ln2^5 / 120
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c * 0.0096181291f));  // ln2^4 / 24
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c * 0.0555041087f));  // ln2^3 / 6
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c * 0.2402265070f));  // ln2^2 / 2
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c * 0.6931471806f));  // ln2
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
+  return _mm512_scalef_ps(p, n);
+}
+
 }  // namespace gemma4::kernels::detail

@@ -40,6 +40,10 @@ void apply(const ClippedLinear& l, const float* x, int64_t n, float* y) {
     kernels::gemm_int8(l.packed_int8, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max});
     return;
   }
+  if (l.packed.rows > 0) {  // so does the bf16 GEMM
+    kernels::gemm(l.packed, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max});
+    return;
+  }
   const bool clip_in = std::isfinite(l.input_min) || std::isfinite(l.input_max);
   std::vector<float> clamped;
   if (clip_in) {

@@ -18,7 +18,8 @@ namespace gemma4 {
 //          bf16, float32 sums; kernels/gemm.h), vectorized activations, softmax and norms;
 //   int8:  as fast, but the linears on the packed int8 GEMM (weights per output feature,
 //          activations per row, exact integer sums; kernels/gemm_int8.h) where the CPU has
-//          AVX512-VNNI (else as fast). About 2x faster linears; its error is a few times
+//          AVX512-VNNI (else as fast); the vision tower's attention products too
+//          (kernels::attention_bidirectional_int8). About 2x faster linears; its error is a few times
 //          bf16's (tests/model/test_*_fast.cpp measure it), so it is a choice, not the default.
 enum class EncoderNumerics { exact, fast, int8 };
 

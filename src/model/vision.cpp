@@ -1,7 +1,8 @@
 // The Gemma 4 vision tower (patch embedder, encoder layers, pooler) and the multimodal
 // embedder, written to read like shared/spec/vision.md section 3.2. Linears go through
 // kernels::matmul (exact numerics) or the packed bf16 / int8 GEMMs (fast / int8), attention
-// through plain per-head products (exact) or kernels::attention_bidirectional (fast).
+// through plain per-head products (exact), kernels::attention_bidirectional (fast) or
+// kernels::attention_bidirectional_int8 (int8).
 #include "model/vision.h"
 
 #include <algorithm>
@@ -88,12 +89,44 @@ void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps
   });
 }
 
+// y = rms_norm(x) · w into y (sized like x; reused storage when it already is).
+void rms_norm_into(const std::vector<float>& x, int width, const std::vector<float>& w, double eps, bool vectorized,
+                   std::vector<float>& y) {
+  const int64_t rows = static_cast<int64_t>(x.size() / width);
+  if (vectorized) {
+    y.resize(x.size());
+    kernels::rms_norm_rows(x.data(), w.empty() ? nullptr : w.data(), rows, width, eps, y.data());
+    return;
+  }
+  y.assign(x.begin(), x.end());
+  rms_norm_rows(y.data(), rows, width, w.empty() ? nullptr : w.data(), eps, vectorized);
+}
+
 std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::vector<float>& w, double eps,
                             bool vectorized) {
-  std::vector<float> y = x;
-  rms_norm_rows(y.data(), static_cast<int64_t>(y.size() / width), width, w.empty() ? nullptr : w.data(), eps,
-                vectorized);
+  std::vector<float> y;
+  rms_norm_into(x, width, w, eps, vectorized, y);
   return y;
+}
+
+// The residual step of a sandwich-normed block: h += rms_norm(a) · w, row by row (a is
+// overwritten), then, when next_w is given, next = rms_norm(h) · next_w (the input of the next
+// block), in one pass per row range over the thread pool while the rows are in cache.
+void add_normed(std::vector<float>& h, std::vector<float>& a, int width, const std::vector<float>& w, double eps,
+                bool vectorized, const std::vector<float>* next_w = nullptr, std::vector<float>* next = nullptr) {
+  const int64_t rows = static_cast<int64_t>(h.size() / width);
+  if (next) next->resize(h.size());
+  parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
+    float* ar = a.data() + r0 * width;
+    float* hr = h.data() + r0 * width;
+    const int64_t count = (r1 - r0) * width;
+    rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested calls run on this thread
+    for (int64_t i = 0; i < count; ++i) hr[i] += ar[i];
+    if (!next) return;
+    float* nr = next->data() + r0 * width;
+    std::copy_n(hr, count, nr);
+    rms_norm_rows(nr, r1 - r0, width, next_w->data(), eps, vectorized);
+  });
 }
 
 float gelu_tanh(float x) {
@@ -247,6 +280,25 @@ VisionModel VisionModel::load_folder(const std::string& model_dir, EncoderNumeri
 
 // ---- Forward pass (spec 3.2)
 
+// Fresh multi-megabyte vectors in every layer cost page faults and zero fills (~7% of an
+// encode); these are allocated once per image.
+struct VisionModel::LayerBuffers {
+  std::vector<float> normed, q, k, v, heads, branch, gate, up;
+
+  LayerBuffers(const VisionConfig& c, int64_t n) {
+    const auto floats = [n](int64_t width) { return std::vector<float>(static_cast<size_t>(n * width)); };
+    normed = floats(c.hidden_size);
+    q = floats(int64_t{c.num_heads} * c.head_dim);
+    k = floats(int64_t{c.num_kv_heads} * c.head_dim);
+    v = floats(int64_t{c.num_kv_heads} * c.head_dim);
+    heads = floats(int64_t{c.num_heads} * c.head_dim);
+    branch = floats(c.hidden_size);
+    gate = floats(c.intermediate_size);
+    up = floats(c.intermediate_size);
+  }
+};
+
+
 std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* trace) const {
   const VisionConfig& c = config_;
   check(patches.num_patches > 0, "image has no patches");
@@ -261,7 +313,11 @@ std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* 
   std::vector<float> h = embed_patches(patches);
   if (trace) trace->patch_embeddings = h;
   const RopeTable rope = rope_table(patches);
-  for (const VisionLayer& layer : layers_) encoder_layer(layer, patches, rope, h);
+  LayerBuffers buffers(c, patches.num_patches);
+  rms_norm_into(h, c.hidden_size, layers_[0].input_norm, c.rms_norm_eps, numerics_ != EncoderNumerics::exact,
+                buffers.normed);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    encoder_layer(layers_[i], i + 1 < layers_.size() ? &layers_[i + 1] : nullptr, patches, rope, h, buffers);
   if (trace) trace->encoder_output = h;
   std::vector<float> pooled = pool(patches, h);
   if (trace) trace->pooled = pooled;
@@ -275,13 +331,15 @@ std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const
   for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
   std::vector<float> h(static_cast<size_t>(N * D));
   apply_unclipped(patch_projection_, u.data(), N, h.data());
-  std::vector<float> row_x(D), row_y(D);
-  for (int64_t n = 0; n < N; ++n) {
-    const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
-    kernels::dequantize_row(position_table_, px, row_x.data());
-    kernels::dequantize_row(position_table_, config_.position_embedding_size + py, row_y.data());
-    for (int64_t d = 0; d < D; ++d) h[n * D + d] += row_x[d] + row_y[d];
-  }
+  parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
+    std::vector<float> row_x(D), row_y(D);
+    for (int64_t n = n0; n < n1; ++n) {
+      const int32_t px = patches.position_ids[n * 2], py = patches.position_ids[n * 2 + 1];
+      kernels::dequantize_row(position_table_, px, row_x.data());
+      kernels::dequantize_row(position_table_, config_.position_embedding_size + py, row_y.data());
+      for (int64_t d = 0; d < D; ++d) h[n * D + d] += row_x[d] + row_y[d];
+    }
+  });
   return h;
 }
 
@@ -303,29 +361,33 @@ VisionModel::RopeTable VisionModel::rope_table(const ImagePatches& patches) cons
   return t;
 }
 
-void VisionModel::encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                                std::vector<float>& h) const {
+// b.normed holds rms_norm(h) · layer.input_norm on entry; on return, when next is given, it
+// holds the next layer's input (rms_norm(h) · next->input_norm, computed in the last pass).
+void VisionModel::encoder_layer(const VisionLayer& layer, const VisionLayer* next, const ImagePatches& patches,
+                                const RopeTable& rope, std::vector<float>& h, LayerBuffers& b) const {
   const int D = config_.hidden_size;
   const double eps = config_.rms_norm_eps;
   const bool fast = numerics_ != EncoderNumerics::exact;
-  std::vector<float> a = attention(layer, patches, rope, rms_norm(h, D, layer.input_norm, eps, fast));
-  rms_norm_rows(a.data(), patches.num_patches, D, layer.post_attention_norm.data(), eps, fast);
-  for (size_t i = 0; i < h.size(); ++i) h[i] += a[i];
-  std::vector<float> m = mlp(layer, rms_norm(h, D, layer.pre_feedforward_norm, eps, fast));
-  rms_norm_rows(m.data(), patches.num_patches, D, layer.post_feedforward_norm.data(), eps, fast);
-  for (size_t i = 0; i < h.size(); ++i) h[i] += m[i];
+  attention(layer, patches, rope, b);
+  add_normed(h, b.branch, D, layer.post_attention_norm, eps, fast, &layer.pre_feedforward_norm, &b.normed);
+  mlp(layer, b);
+  add_normed(h, b.branch, D, layer.post_feedforward_norm, eps, fast, next ? &next->input_norm : nullptr,
+             next ? &b.normed : nullptr);
 }
 
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
 // 2-D RoPE on q and k, softmax(q·kᵀ) with scale 1 (the norms already fix the magnitude).
-std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches,
-                                          const RopeTable& rope, const std::vector<float>& x) const {
+void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
+                            LayerBuffers& b) const {
   const VisionConfig& c = config_;
   const int64_t N = patches.num_patches;
   const int hd = c.head_dim;
-  std::vector<float> q = apply(layer.q, x, N);
-  std::vector<float> k = apply(layer.k, x, N);
-  std::vector<float> v = apply(layer.v, x, N);
+  std::vector<float>& q = b.q;
+  std::vector<float>& k = b.k;
+  std::vector<float>& v = b.v;
+  apply(layer.q, b.normed.data(), N, q.data());
+  apply(layer.k, b.normed.data(), N, k.data());
+  apply(layer.v, b.normed.data(), N, v.data());
   const bool fast = numerics_ != EncoderNumerics::exact;
   rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
   rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps, fast);
@@ -349,15 +411,19 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
     shape.q_stride = shape.out_stride = int64_t{c.num_heads} * hd;
     shape.kv_stride = int64_t{c.num_kv_heads} * hd;
     shape.scale = 1.f;
-    std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
-    kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, out.data());
-    return apply(layer.o, out, N);
+    // int8 products where the linears are int8 (the CPU has VNNI), else bf16.
+    if (layer.q.packed_int8.rows > 0)
+      kernels::attention_bidirectional_int8(shape, q.data(), k.data(), v.data(), nullptr, b.heads.data());
+    else
+      kernels::attention_bidirectional(shape, q.data(), k.data(), v.data(), nullptr, b.heads.data());
+    apply(layer.o, b.heads.data(), N, b.branch.data());
+    return;
   }
 
   // Per head, in blocks of queries so the score matrix stays small: S = Q·Kᵀ, P = softmax(S),
   // O = P·V. Both products go through the matmul kernel, with K and Vᵀ as the "weights".
   constexpr int64_t kQueryBlock = 256;
-  std::vector<float> out(static_cast<size_t>(N * c.num_heads * hd));
+  std::vector<float>& out = b.heads;
   std::vector<float> scores(static_cast<size_t>(std::min(N, kQueryBlock) * N));
   std::vector<float> head_out(static_cast<size_t>(std::min(N, kQueryBlock) * hd));
   const int group = c.num_heads / c.num_kv_heads;
@@ -378,19 +444,20 @@ std::vector<float> VisionModel::attention(const VisionLayer& layer, const ImageP
         std::copy_n(&head_out[r * hd], hd, &out[((q0 + r) * c.num_heads + head) * hd]);
     }
   }
-  return apply(layer.o, out, N);
+  apply(layer.o, out.data(), N, b.branch.data());
 }
 
 // GeGLU: down(gelu_tanh(gate(x)) * up(x)).
-std::vector<float> VisionModel::mlp(const VisionLayer& layer, const std::vector<float>& x) const {
-  const int64_t N = static_cast<int64_t>(x.size()) / config_.hidden_size;
-  std::vector<float> gate = apply(layer.gate, x, N);
-  const std::vector<float> up = apply(layer.up, x, N);
+void VisionModel::mlp(const VisionLayer& layer, LayerBuffers& b) const {
+  const int64_t N = static_cast<int64_t>(b.normed.size()) / config_.hidden_size;
+  std::vector<float>& gate = b.gate;
+  apply(layer.gate, b.normed.data(), N, gate.data());
+  apply(layer.up, b.normed.data(), N, b.up.data());
   if (numerics_ != EncoderNumerics::exact)
-    kernels::gelu_tanh_mul(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
+    kernels::gelu_tanh_mul(gate.data(), b.up.data(), static_cast<int64_t>(gate.size()));
   else
-    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
-  return apply(layer.down, gate, N);
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * b.up[i];
+  apply(layer.down, gate.data(), N, b.branch.data());
 }
 
 // k×k average pooling of the patch grid (row-major output, x fastest), then ×sqrt(hidden).

@@ -71,11 +71,13 @@ class VisionModel {
     std::vector<float> cos, sin;
   };
   RopeTable rope_table(const ImagePatches& patches) const;
-  void encoder_layer(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                     std::vector<float>& h) const;
-  std::vector<float> attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope,
-                               const std::vector<float>& x) const;
-  std::vector<float> mlp(const VisionLayer& layer, const std::vector<float>& x) const;
+  // The activations of one encoder layer, sized once per image and reused by every layer.
+  struct LayerBuffers;
+  void encoder_layer(const VisionLayer& layer, const VisionLayer* next, const ImagePatches& patches,
+                     const RopeTable& rope, std::vector<float>& h, LayerBuffers& b) const;
+  // b.normed -> b.branch
+  void attention(const VisionLayer& layer, const ImagePatches& patches, const RopeTable& rope, LayerBuffers& b) const;
+  void mlp(const VisionLayer& layer, LayerBuffers& b) const;
   std::vector<float> pool(const ImagePatches& patches, const std::vector<float>& h) const;
   std::vector<float> project(const std::vector<float>& pooled) const;
 

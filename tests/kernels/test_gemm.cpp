@@ -2,6 +2,7 @@
 // ISA this CPU runs (the AVX-512 micro-kernels and the portable loops).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -82,6 +83,32 @@ TEST(Gemm, SerialHonoursStrides) {
       for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(strided[t * y_stride + r], dense[t * rows + r]) << t << "," << r;
       for (int64_t r = rows; r < y_stride; ++r) ASSERT_EQ(strided[t * y_stride + r], -7.f);
     }
+  }
+}
+
+// The clamps ride on the rounding and the stores: the same numbers as clamping x, multiplying
+// and clamping y in separate passes (odd sizes: an odd K, a partial panel, a partial tile).
+TEST(Gemm, ClampsInputAndOutputLikeSeparatePasses) {
+  const int64_t n = 29, rows = 45, cols = 37;
+  const std::vector<float> w = test::random_floats(rows * cols, 13, 0.3f);
+  const std::vector<float> x = test::random_floats(n * cols, 14, 2.f);
+  const kernels::Clamp in{-1.5f, 1.2f}, out{-0.8f, 0.9f};
+  std::vector<float> clamped_x = x;
+  for (float& v : clamped_x) v = std::min(std::max(v, in.lo), in.hi);
+  for (kernels::Isa isa : test::supported_isas()) {
+    test::IsaScope scope(isa);
+    kernels::PackedBf16 packed;
+    kernels::pack_bf16(w.data(), rows, cols, cols, packed);
+    std::vector<float> want(static_cast<size_t>(n * rows)), got(want.size());
+    kernels::gemm(packed, clamped_x.data(), n, want.data());
+    for (float& v : want) v = std::min(std::max(v, out.lo), out.hi);
+    kernels::gemm(packed, x.data(), n, got.data(), in, out);
+    int clamped_outputs = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << kernels::isa_name(isa) << " at " << i;
+      clamped_outputs += got[i] == out.lo || got[i] == out.hi;
+    }
+    EXPECT_GT(clamped_outputs, 0);  // the output bounds were reached
   }
 }
 

@@ -1,0 +1,260 @@
+// Int8 long attention (attention_long.h): quantization and packing of Q, K, V, the (head,
+// query block) tasks on the pool, and the portable loops; the VNNI arithmetic is in
+// attention_int8_avx512.cpp. The portable loops do the same integer sums, so both give the
+// same numbers up to the last bit of exp().
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "kernels/attention_int8_internal.h"
+#include "kernels/attention_long.h"
+#include "kernels/isa.h"
+
+namespace gemma4::kernels {
+namespace detail {
+
+float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
+  float absmax = 0.f;
+  for (int64_t i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(x[i]));
+  const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
+  int32_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int q = static_cast<int>(std::clamp(std::nearbyint(x[i] * inv), -127.f, 127.f));
+    out[i] = static_cast<uint8_t>(static_cast<uint8_t>(static_cast<int8_t>(q)) ^ flip);
+    total += q;
+  }
+  if (sum) *sum = total;
+  return absmax;
+}
+
+void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) absmax[c] = std::max(absmax[c], std::fabs(x[r * stride + c]));
+}
+
+void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv[i]), -127.f, 127.f));
+}
+
+void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
+                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
+                        int64_t s_stride) {
+  for (int r = 0; r < rows; ++r) {
+    int32_t acc[kAttnPanel] = {};
+    const uint8_t* a = qa + r * qa_stride;
+    for (int64_t c = 0; c < hd_quads; ++c)
+      for (int j = 0; j < kAttnPanel; ++j)
+        for (int i = 0; i < 4; ++i) acc[j] += int32_t{a[4 * c + i]} * int32_t{kq[(c * kAttnPanel + j) * 4 + i]};
+    for (int j = 0; j < kAttnPanel; ++j)
+      s[r * s_stride + j] = static_cast<float>(acc[j] - k_corr[j]) * k_scale[j] * q_scale[r * q_scale_stride];
+  }
+}
+
+int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
+  int32_t sum = 0;
+  for (int64_t j = 0; j < keys; ++j) {
+    p[j] = static_cast<uint8_t>(std::nearbyint(255.f * std::exp2(s[j] - max)));
+    sum += p[j];
+  }
+  std::fill(p + keys, p + keys_padded, uint8_t{0});
+  return sum;
+}
+
+void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                        const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
+  for (int r = 0; r < rows; ++r) {
+    int32_t acc[kAttnPanel] = {};
+    const uint8_t* a = p + r * 4 * key_quads;
+    for (int64_t c = 0; c < key_quads; ++c)
+      for (int d = 0; d < kAttnPanel; ++d)
+        for (int i = 0; i < 4; ++i) acc[d] += int32_t{a[4 * c + i]} * int32_t{vq[(c * kAttnPanel + d) * 4 + i]};
+    for (int d = 0; d < cols_valid; ++d)
+      o[r * o_stride + d] = static_cast<float>(acc[d]) * v_scale[d] * row_factor[r];
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+constexpr int kTileRows = 12;         // query rows per micro-kernel call (24 accumulators)
+constexpr int64_t kQueryBlock = 36;   // query rows per task: scores (36 × keys × 4 B) stay in L2
+// vpdpbusd sums without saturation: 255 · 127 per key must not overflow int32.
+constexpr int64_t kMaxKeys = std::numeric_limits<int32_t>::max() / (255 * 127);
+
+struct Kernels {
+  QuantizeRowFn quantize_row;
+  QuantizeChannelsFn quantize_channels;
+  ColumnAbsmaxFn column_absmax;
+  ScoresTileFn scores_tile;
+  ExpBytesFn exp_bytes;
+  ValuesTileFn values_tile;
+};
+
+Kernels kernels_for_isa() {
+  if (active_isa() == Isa::avx512)
+    return {quantize_row_avx512, quantize_channels_avx512, column_absmax_avx512, scores_tile_avx512,
+            exp_bytes_avx512,    values_tile_avx512};
+  return {quantize_row_scalar, quantize_channels_scalar, column_absmax_scalar, scores_tile_scalar,
+          exp_bytes_scalar,    values_tile_scalar};
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// One kv head's keys in panels of 32: kq[(panel · hd_quads + c) · 128 + (j % 32) · 4 + i] is
+// quantized k[j][4c + i]; per key its scale and 128 · Σ kq (the unsigned query offset).
+struct QuantKeys {
+  std::vector<int8_t> q;
+  std::vector<float> scale;
+  std::vector<int32_t> corr;
+};
+
+// One kv head's values, transposed into panels of 32 channels: vq[(panel · key_quads + c) ·
+// 128 + (d % 32) · 4 + i] is quantized v[4c + i][d], one scale per channel d.
+struct QuantValues {
+  std::vector<int8_t> q;
+  std::vector<float> scale;
+};
+
+void quantize_keys(const Kernels& kn, const float* k, int64_t keys, int hd, int64_t stride, int64_t hd_quads,
+                   QuantKeys& out) {
+  const int64_t panels = round_up(keys, kAttnPanel) / kAttnPanel;
+  out.q.assign(static_cast<size_t>(panels * hd_quads * kAttnPanel * 4), 0);
+  out.scale.assign(static_cast<size_t>(panels * kAttnPanel), 0.f);
+  out.corr.assign(out.scale.size(), 0);
+  std::vector<uint8_t> row(static_cast<size_t>(hd_quads * 4), 0);
+  for (int64_t j = 0; j < keys; ++j) {
+    int32_t sum = 0;
+    out.scale[j] = kn.quantize_row(k + j * stride, hd, 0, row.data(), &sum) / 127.f;
+    out.corr[j] = 128 * sum;
+    int8_t* dst = out.q.data() + (j / kAttnPanel) * hd_quads * kAttnPanel * 4 + (j % kAttnPanel) * 4;
+    for (int64_t c = 0; c < hd_quads; ++c) std::memcpy(dst + c * kAttnPanel * 4, row.data() + 4 * c, 4);
+  }
+}
+
+void quantize_values(const Kernels& kn, const float* v, int64_t keys, int hd, int64_t stride, int64_t key_quads,
+                     QuantValues& out) {
+  const int64_t panels = round_up(hd, kAttnPanel) / kAttnPanel;
+  std::vector<float> absmax(static_cast<size_t>(hd), 0.f), inv(static_cast<size_t>(hd));
+  kn.column_absmax(v, keys, hd, stride, absmax.data());
+  out.scale.assign(static_cast<size_t>(panels * kAttnPanel), 0.f);
+  for (int d = 0; d < hd; ++d) {
+    out.scale[d] = absmax[d] / 127.f;
+    inv[d] = absmax[d] > 0.f ? 127.f / absmax[d] : 0.f;
+  }
+  out.q.assign(static_cast<size_t>(panels * key_quads * kAttnPanel * 4), 0);
+  // Four keys at a time: channel d's four bytes form one 32-bit word of the panel's quad row.
+  std::vector<uint8_t> rows(static_cast<size_t>(4 * hd), 0);
+  for (int64_t j0 = 0; j0 < keys; j0 += 4) {
+    const int64_t count = std::min<int64_t>(4, keys - j0);
+    for (int64_t i = 0; i < 4; ++i) {
+      int8_t* row = reinterpret_cast<int8_t*>(rows.data() + i * hd);
+      if (i < count)
+        kn.quantize_channels(v + (j0 + i) * stride, hd, inv.data(), row);
+      else
+        std::fill_n(row, hd, int8_t{0});
+    }
+    int8_t* quad = out.q.data() + (j0 / 4) * kAttnPanel * 4;
+    for (int d = 0; d < hd; ++d) {
+      const uint32_t word = uint32_t{rows[d]} | uint32_t{rows[hd + d]} << 8 | uint32_t{rows[2 * hd + d]} << 16 |
+                            uint32_t{rows[3 * hd + d]} << 24;  // little-endian: key j0 + i in byte i
+      std::memcpy(quad + ((d / kAttnPanel) * key_quads * kAttnPanel + d % kAttnPanel) * 4, &word, 4);
+    }
+  }
+}
+
+}  // namespace
+
+void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, const float* k, const float* v,
+                                  const uint8_t* key_valid, float* out) {
+  check(a.queries >= 0 && a.keys > 0 && a.heads > 0 && a.kv_heads > 0 && a.head_dim > 0 && a.heads % a.kv_heads == 0,
+        "attention: bad shape");
+  check(a.q_stride >= int64_t{a.heads} * a.head_dim && a.out_stride >= int64_t{a.heads} * a.head_dim &&
+            a.kv_stride >= int64_t{a.kv_heads} * a.head_dim,
+        "attention: row strides smaller than the heads they hold");
+  if (a.keys > kMaxKeys) return attention_bidirectional(a, q, k, v, key_valid, out);
+  if (a.queries == 0) return;
+  const Kernels kn = kernels_for_isa();
+  const int hd = a.head_dim, group = a.heads / a.kv_heads;
+  const int64_t hd_quads = (hd + 3) / 4, q_width = hd_quads * 4;
+  const int64_t key_quads = (a.keys + 3) / 4, keys_padded = key_quads * 4;
+  const int64_t key_panels = round_up(a.keys, kAttnPanel) / kAttnPanel, scores_stride = key_panels * kAttnPanel;
+  const int64_t value_panels = round_up(hd, kAttnPanel) / kAttnPanel;
+
+  // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
+  // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
+  const float q_factor = a.scale / 127.f * 1.4426950408889634f;
+  std::vector<uint8_t> qa(static_cast<size_t>(a.queries * a.heads * q_width), 128);
+  std::vector<float> q_scale(static_cast<size_t>(a.queries * a.heads));
+  parallel_ranges(a.queries, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int h = 0; h < a.heads; ++h) {
+        const int64_t i = t * a.heads + h;
+        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width, nullptr) * q_factor;
+      }
+  });
+  std::vector<QuantKeys> kq(a.kv_heads);
+  std::vector<QuantValues> vq(a.kv_heads);
+  parallel_for(2 * a.kv_heads, [&](int64_t task) {
+    const int g = static_cast<int>(task / 2);
+    if (task % 2 == 0)
+      quantize_keys(kn, k + g * hd, a.keys, hd, a.kv_stride, hd_quads, kq[g]);
+    else
+      quantize_values(kn, v + g * hd, a.keys, hd, a.kv_stride, key_quads, vq[g]);
+  });
+
+  const bool any_valid = !key_valid || std::any_of(key_valid, key_valid + a.keys, [](uint8_t f) { return f != 0; });
+  const int64_t blocks = (a.queries + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(a.heads * blocks, [&](int64_t task) {
+    const int h = static_cast<int>(task / blocks), g = h / group;
+    const int64_t q0 = (task % blocks) * kQueryBlock, rows = std::min(kQueryBlock, a.queries - q0);
+    float* o = out + q0 * a.out_stride + h * hd;
+    if (!any_valid) {
+      for (int64_t r = 0; r < rows; ++r) std::fill_n(o + r * a.out_stride, hd, 0.f);
+      return;
+    }
+    thread_local std::vector<float> scores, row_factor;
+    thread_local std::vector<uint8_t> p;
+    scores.resize(static_cast<size_t>(rows * scores_stride));
+    row_factor.resize(static_cast<size_t>(rows));
+    p.resize(static_cast<size_t>(rows * keys_padded));
+    const QuantKeys& keys = kq[g];
+    for (int64_t panel = 0; panel < key_panels; ++panel) {
+      const int8_t* panel_q = keys.q.data() + panel * hd_quads * kAttnPanel * 4;
+      for (int64_t t = 0; t < rows; t += kTileRows) {
+        const int64_t i = (q0 + t) * a.heads + h;
+        kn.scores_tile(qa.data() + i * q_width, a.heads * q_width, q_scale.data() + i, a.heads,
+                       static_cast<int>(std::min<int64_t>(kTileRows, rows - t)), hd_quads, panel_q,
+                       keys.scale.data() + panel * kAttnPanel, keys.corr.data() + panel * kAttnPanel,
+                       scores.data() + t * scores_stride + panel * kAttnPanel, scores_stride);
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float* s = scores.data() + r * scores_stride;
+      if (key_valid)
+        for (int64_t j = 0; j < a.keys; ++j)
+          if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
+      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, a.keys, keys_padded, p.data() + r * keys_padded));
+    }
+    const QuantValues& values = vq[g];
+    for (int64_t panel = 0; panel < value_panels; ++panel) {
+      const int cols_valid = static_cast<int>(std::min<int64_t>(kAttnPanel, hd - panel * kAttnPanel));
+      const int8_t* panel_q = values.q.data() + panel * key_quads * kAttnPanel * 4;
+      for (int64_t t = 0; t < rows; t += kTileRows)
+        kn.values_tile(p.data() + t * keys_padded, static_cast<int>(std::min<int64_t>(kTileRows, rows - t)), key_quads,
+                       panel_q, values.scale.data() + panel * kAttnPanel, row_factor.data() + t,
+                       o + t * a.out_stride + panel * kAttnPanel, a.out_stride, cols_valid);
+    }
+  });
+}
+
+}  // namespace gemma4::kernels

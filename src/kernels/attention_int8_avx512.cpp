@@ -1,0 +1,203 @@
+// AVX512-VNNI micro-kernels of the int8 long attention (attention_int8_internal.h). Tiles of
+// up to 12 rows × 32 columns live in 24 int32 accumulators; each 4-byte K step loads one packed
+// quad row (two 512-bit loads) and broadcasts 4 bytes per row: 24 vpdpbusd per 14 loads, as
+// in the int8 GEMM.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/attention_int8_internal.h"
+#include "kernels/vec_math_avx512.h"
+
+namespace gemma4::kernels::detail {
+namespace {
+
+constexpr int kTileRows = 12;
+
+// Horizontal max by halving (called once per 64-value row: through memory and a scalar loop
+// it cost more than the row's quantization). Masked extract: GCC 12's unmasked forms start
+// from an undefined vector and trip -Wuninitialized.
+float horizontal_max(__m512 v) {
+  const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  return _mm_cvtss_f32(m4);
+}
+
+// Horizontal sum (once per softmax row) through memory.
+int32_t horizontal_sum(__m512i v) {
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  int32_t s = 0;
+  for (int i = 0; i < 16; ++i) s += lanes[i];
+  return s;
+}
+
+// Full-mask forms: GCC 12's unmasked min/max/conversions trip -Wuninitialized.
+__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
+__m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+__m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
+__mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1); }
+
+// Quantized bytes of 16 floats times inv (lanes outside m: 0).
+__m128i quantize16(__m512 x, __m512 inv) {
+  __m512i q = to_int_nearest(_mm512_mul_ps(x, inv));
+  q = _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, q, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
+  return _mm512_maskz_cvtepi32_epi8(0xffff, q);
+}
+
+// acc0/acc1[r] += Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads (GCC vectors and the
+// builtin directly keep the accumulators in registers, see gemm_int8_avx512.cpp; inlined into
+// its callers, or the accumulators live in memory and the kernel runs at half speed).
+template <int R>
+__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads, const int8_t* b, __v16si* acc0, __v16si* acc1, __v16si init0 = __v16si{}, __v16si init1 = __v16si{}) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = init0;
+    acc1[r] = init1;
+  }
+  for (int64_t c = 0; c < quads; ++c, b += 32 * 4) {
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      __builtin_memcpy(&quad, a + r * a_stride + 4 * c, 4);
+      const __m512i ar = _mm512_set1_epi32(quad);
+      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
+      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
+    }
+  }
+}
+
+template <int R>
+void scores_tile(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int64_t hd_quads,
+                 const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
+  __v16si acc0[R], acc1[R];
+  // The sums start at −correction (the unsigned query offset): no subtraction afterwards.
+  const __m512i c0 = _mm512_loadu_si512(k_corr), c1 = _mm512_loadu_si512(k_corr + 16);
+  dot_tile<R>(qa, qa_stride, hd_quads, kq, acc0, acc1, (__v16si)_mm512_sub_epi32(_mm512_setzero_si512(), c0),
+              (__v16si)_mm512_sub_epi32(_mm512_setzero_si512(), c1));
+  const __m512 s0 = _mm512_loadu_ps(k_scale), s1 = _mm512_loadu_ps(k_scale + 16);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 qs = _mm512_set1_ps(q_scale[r * q_scale_stride]);
+    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), qs));
+    _mm512_storeu_ps(s + r * s_stride + 16,
+                     _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), qs));
+  }
+}
+
+template <int R>
+void values_tile(const uint8_t* p, int64_t key_quads, const int8_t* vq, const float* v_scale, const float* row_factor,
+                 float* o, int64_t o_stride, int cols_valid) {
+  __v16si acc0[R], acc1[R];
+  dot_tile<R>(p, 4 * key_quads, key_quads, vq, acc0, acc1);
+  const __mmask16 m0 = tail_mask(cols_valid), m1 = tail_mask(std::max(0, cols_valid - 16));
+  const __m512 s0 = _mm512_loadu_ps(v_scale), s1 = _mm512_loadu_ps(v_scale + 16);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 f = _mm512_set1_ps(row_factor[r]);
+    _mm512_mask_storeu_ps(o + r * o_stride, m0, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), f));
+    _mm512_mask_storeu_ps(o + r * o_stride + 16, m1, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), f));
+  }
+}
+
+using ScoresFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, int64_t, const int8_t*, const float*,
+                          const int32_t*, float*, int64_t);
+constexpr ScoresFn kScores[kTileRows + 1] = {nullptr,         scores_tile<1>, scores_tile<2>,  scores_tile<3>,
+                                             scores_tile<4>,  scores_tile<5>, scores_tile<6>,  scores_tile<7>,
+                                             scores_tile<8>,  scores_tile<9>, scores_tile<10>, scores_tile<11>,
+                                             scores_tile<12>};
+using ValuesFn = void (*)(const uint8_t*, int64_t, const int8_t*, const float*, const float*, float*, int64_t, int);
+constexpr ValuesFn kValues[kTileRows + 1] = {nullptr,         values_tile<1>, values_tile<2>,  values_tile<3>,
+                                             values_tile<4>,  values_tile<5>, values_tile<6>,  values_tile<7>,
+                                             values_tile<8>,  values_tile<9>, values_tile<10>, values_tile<11>,
+                                             values_tile<12>};
+
+}  // namespace
+
+// The loops below run full vectors with plain loads and stores and leave the masked forms to
+// the tail: masked stores every iteration made the softmax pass ~25% slower (measured).
+
+float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
+  __m512 vmax = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) vmax = max16(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  if (i < n) vmax = max16(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(n - i), x + i)));
+  const float absmax = horizontal_max(vmax);
+  const __m512 inv = _mm512_set1_ps(absmax > 0.f ? 127.f / absmax : 0.f);
+  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
+  __m512i total = _mm512_setzero_si512();
+  const auto bytes16 = [&](__m512 v) {
+    const __m128i q = quantize16(v, inv);
+    total = _mm512_add_epi32(total, _mm512_cvtepi8_epi32(q));
+    return _mm_xor_si128(q, vflip);
+  };
+  for (i = 0; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), bytes16(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm_mask_storeu_epi8(out + i, m, bytes16(_mm512_maskz_loadu_ps(m, x + i)));  // masked-off lanes quantize to 0
+  }
+  if (sum) *sum = horizontal_sum(total);
+  return absmax;
+}
+
+void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {
+  for (int64_t c = 0; c < cols; c += 16) {
+    const __mmask16 m = tail_mask(cols - c);
+    __m512 vmax = _mm512_maskz_loadu_ps(m, absmax + c);
+    for (int64_t r = 0; r < rows; ++r) vmax = max16(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + r * stride + c)));
+    _mm512_mask_storeu_ps(absmax + c, m, vmax);
+  }
+}
+
+void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), quantize16(_mm512_loadu_ps(x + i), _mm512_loadu_ps(inv + i)));
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm_mask_storeu_epi8(out + i, m, quantize16(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, inv + i)));
+  }
+}
+
+void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
+                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
+                        int64_t s_stride) {
+  kScores[rows](qa, qa_stride, q_scale, q_scale_stride, hd_quads, kq, k_scale, k_corr, s, s_stride);
+}
+
+int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
+  __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+  int64_t j = 0;
+  for (; j + 16 <= keys; j += 16) vmax = max16(vmax, _mm512_loadu_ps(s + j));
+  if (j < keys) {
+    const __mmask16 m = tail_mask(keys - j);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, s + j));
+  }
+  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(vmax));
+  __m512i sum = _mm512_setzero_si512();
+  const auto bytes16 = [&](__m512 scores, __mmask16 m) {
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, scaled_exp2_nonpositive512(_mm512_add_ps(scores, neg_max), 255.f));
+    sum = _mm512_add_epi32(sum, q);
+    return _mm512_maskz_cvtepi32_epi8(0xffff, q);
+  };
+  for (j = 0; j + 16 <= keys; j += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + j), bytes16(_mm512_loadu_ps(s + j), 0xffff));
+  if (j < keys) {
+    const __mmask16 m = tail_mask(keys - j);
+    _mm_mask_storeu_epi8(p + j, m, bytes16(_mm512_maskz_loadu_ps(m, s + j), m));
+  }
+  std::fill(p + keys, p + keys_padded, uint8_t{0});
+  return horizontal_sum(sum);
+}
+
+void values_tile_avx512(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                        const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
+  kValues[rows](p, key_quads, vq, v_scale, row_factor, o, o_stride, cols_valid);
+}
+
+}  // namespace gemma4::kernels::detail

@@ -1,0 +1,61 @@
+// Internals of the int8 long attention (attention_long.h: attention_bidirectional_int8):
+// operand layouts and the micro-kernels, portable (attention_int8.cpp) and VNNI
+// (attention_int8_avx512.cpp).
+#pragma once
+#include <cstdint>
+
+namespace gemma4::kernels::detail {
+
+constexpr int kAttnPanel = 32;  // keys (for Q·Kᵀ) or value channels (for P·V) per packed panel
+
+// Quantizes one row of n floats to int8 on its absmax (round half to even):
+// out[i] = nearbyint(x[i] · 127 / absmax) as a signed byte xor `flip` (0x80 gives the
+// unsigned q + 128 form); returns absmax (0 for an all-zero row, which quantizes to 0) and,
+// when sum is not null, Σ q (the signed values) in *sum.
+using QuantizeRowFn = float (*)(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+// out[i] = clamp(nearbyint(x[i] · inv[i]), ±127) as signed bytes (per-channel scales).
+using QuantizeChannelsFn = void (*)(const float* x, int64_t n, const float* inv, int8_t* out);
+// absmax[c] = max(absmax[c], max_r |x[r · stride + c]|) for c < cols (per-channel ranges).
+using ColumnAbsmaxFn = void (*)(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
+
+// Scores of up to 12 query rows against one panel of 32 keys:
+//   s[r·s_stride + j] = float(Σ_c qa[r][c]·kq[j][c] − k_corr[j]) · k_scale[j] · q_scale[r]
+// qa: unsigned (q + 128) query bytes, row r at qa + r·qa_stride, hd_quads quads;
+// kq: the panel, [hd_quads][32][4] signed bytes; q_scale[r] at q_scale + r·q_scale_stride
+// (the attention scale already folded in).
+using ScoresTileFn = void (*)(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride,
+                              int rows, int64_t hd_quads, const int8_t* kq, const float* k_scale,
+                              const int32_t* k_corr, float* s, int64_t s_stride);
+
+// One softmax row to bytes, scores in base 2 (log2 e folded into the query scales):
+// p[j] = nearbyint(255 · 2^(s[j] − max_j s)) for j < keys, 0 up to keys_padded; returns Σ p
+// (exact). -inf scores (masked keys) give 0.
+using ExpBytesFn = int32_t (*)(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+
+// Outputs of up to 12 rows for one panel of 32 value channels:
+//   o[r·o_stride + d] = float(Σ_j p[r][j]·vq[d][j]) · v_scale[d] · row_factor[r], d < cols_valid
+// p: rows of key_quads quads (stride 4·key_quads); vq: the panel, [key_quads][32][4].
+using ValuesTileFn = void (*)(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                              const float* row_factor, float* o, int64_t o_stride, int cols_valid);
+
+float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
+void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out);
+void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
+                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
+                        int64_t s_stride);
+int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                        const float* row_factor, float* o, int64_t o_stride, int cols_valid);
+
+float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
+void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out);
+void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
+                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
+                        int64_t s_stride);
+int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+void values_tile_avx512(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
+                        const float* row_factor, float* o, int64_t o_stride, int cols_valid);
+
+}  // namespace gemma4::kernels::detail
