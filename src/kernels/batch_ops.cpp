@@ -1,5 +1,6 @@
 #include "kernels/batch_ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/thread_pool.h"
@@ -9,6 +10,7 @@ namespace gemma4::kernels {
 namespace detail {
 void silu_avx512(float* x, int64_t n);
 void sigmoid_mul_avx512(const float* a, const float* b, int64_t n, float* out);
+void layer_norm_relu_avx512(float* x, int64_t width, const float* g, float eps);
 }  // namespace detail
 
 namespace {
@@ -19,6 +21,15 @@ void silu_scalar(float* x, int64_t n) {
 
 void sigmoid_mul_scalar(const float* a, const float* b, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] / (1.f + std::exp(-b[i]));
+}
+
+void layer_norm_relu_scalar(float* x, int64_t width, const float* g, float eps) {
+  float mean = 0.f, var = 0.f;
+  for (int64_t i = 0; i < width; ++i) mean += x[i];
+  mean /= static_cast<float>(width);
+  for (int64_t i = 0; i < width; ++i) var += (x[i] - mean) * (x[i] - mean);
+  const float inv = 1.f / std::sqrt(var / static_cast<float>(width) + eps);
+  for (int64_t i = 0; i < width; ++i) x[i] = std::max((x[i] - mean) * inv * g[i], 0.f);
 }
 
 bool use_avx512() { return active_isa() == Isa::avx512; }
@@ -35,6 +46,11 @@ void glu_sigmoid(const float* in, int64_t rows, int64_t width, float* out) {
   parallel_ranges(rows, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) fn(in + t * 2 * width, in + t * 2 * width + width, width, out + t * width);
   });
+}
+
+void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const float* g, float eps) {
+  const auto fn = use_avx512() ? detail::layer_norm_relu_avx512 : layer_norm_relu_scalar;
+  for (int64_t r = 0; r < rows; ++r) fn(x + r * width, width, g, eps);
 }
 
 }  // namespace gemma4::kernels

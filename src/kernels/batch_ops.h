@@ -13,4 +13,9 @@ void silu(float* x, int64_t n);
 // i < width (in is [rows][2·width], out [rows][width]).
 void glu_sigmoid(const float* in, int64_t rows, int64_t width, float* out);
 
+// LayerNorm without bias, then ReLU, of each row in place: x = max((x − mean)/sqrt(var + eps) · g, 0)
+// over rows of `width` values. Float32 sums (the reference computes in double: this differs by
+// float32 rounding); runs on the calling thread (callers hand it a few rows at a time).
+void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const float* g, float eps);
+
 }  // namespace gemma4::kernels

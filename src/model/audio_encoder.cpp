@@ -72,11 +72,13 @@ std::vector<float> linear(const ClippedLinear& l, const std::vector<float>& x, i
 }
 
 // One subsampling block over x = [T, Fq, C] (channels fastest): a stride-2, 3x3, pad-1
-// convolution as im2col + matmul, then LayerNorm and ReLU per position, and zeros at the
-// output time steps `out_mask` marks invalid. The kernel's columns are ordered (row, col, in)
+// convolution as im2col + matmul, then LayerNorm and ReLU per position (double sums for exact
+// numerics, the vectorized float kernel otherwise), and zeros at the output time steps
+// `out_mask` marks invalid. The kernel's columns are ordered (row, col, in)
 // (conv_kernel_by_tap), so the three columns of a kernel row are 3·C consecutive inputs.
 // One output time step at a time, so its patches and outputs stay in cache.
-std::vector<float> conv_norm_relu(const ClippedLinear& w, const std::vector<float>& norm, float eps,
+std::vector<float> conv_norm_relu(EncoderNumerics numerics, const ClippedLinear& w, const std::vector<float>& norm,
+                                  float eps,
                                   const std::vector<uint8_t>& out_mask, const std::vector<float>& x, int64_t T,
                                   int64_t Fq, int64_t C, int64_t* T_out, int64_t* F_out) {
   const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1, C_out = w.weight.rows;
@@ -104,7 +106,10 @@ std::vector<float> conv_norm_relu(const ClippedLinear& w, const std::vector<floa
         }
       }
       apply_unclipped(w, patches.data(), Fo, out);  // inside the pool: runs on this thread
-      for (int64_t f = 0; f < Fo; ++f) layer_norm_relu(out + f * C_out, C_out, norm, eps);
+      if (numerics == EncoderNumerics::exact)
+        for (int64_t f = 0; f < Fo; ++f) layer_norm_relu(out + f * C_out, C_out, norm, eps);
+      else
+        kernels::layer_norm_relu_rows(out, Fo, C_out, norm.data(), eps);
     }
   });
   *T_out = To;
@@ -336,7 +341,7 @@ std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, s
     std::vector<uint8_t> decimated;
     for (int64_t t = 0; t < T; t += 2) decimated.push_back(mask[t]);
     mask = std::move(decimated);
-    x = conv_norm_relu(*convs[i], *norms[i], c.rms_norm_eps, mask, x, T, Fq, C, &To, &Fo);
+    x = conv_norm_relu(numerics_, *convs[i], *norms[i], c.rms_norm_eps, mask, x, T, Fq, C, &To, &Fo);
     C = c.conv_channels[i];
     T = To;
     Fq = Fo;

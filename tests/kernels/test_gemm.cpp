@@ -213,5 +213,33 @@ TEST(BatchOps, SiluAndGluMatchFormula) {
   }
 }
 
+// Float32 LayerNorm + ReLU against the double-precision formula, on odd widths and rows with a
+// large common offset (the case a one-pass variance would get wrong).
+TEST(BatchOps, LayerNormReluMatchesDoubleFormula) {
+  for (const int64_t width : {1, 7, 32, 128, 131}) {
+    const int64_t rows = 3;
+    std::vector<float> in = test::random_floats(rows * width, 13, 2.f);
+    for (int64_t i = 0; i < width; ++i) in[static_cast<size_t>(2 * width + i)] += 100.f;
+    const std::vector<float> g = test::random_floats(width, 14, 1.f);
+    for (kernels::Isa isa : test::supported_isas()) {
+      test::IsaScope scope(isa);
+      std::vector<float> got = in;
+      kernels::layer_norm_relu_rows(got.data(), rows, width, g.data(), 1e-6f);
+      for (int64_t r = 0; r < rows; ++r) {
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < width; ++i) mean += in[r * width + i];
+        mean /= width;
+        for (int64_t i = 0; i < width; ++i) var += (in[r * width + i] - mean) * (in[r * width + i] - mean);
+        const double inv = 1 / std::sqrt(var / width + 1e-6);
+        for (int64_t i = 0; i < width; ++i) {
+          const double want = std::max(0.0, (in[r * width + i] - mean) * inv * g[i]);
+          ASSERT_NEAR(got[r * width + i], want, 2e-5 * (1 + std::fabs(want)))
+              << kernels::isa_name(isa) << " width " << width << " row " << r << " i " << i;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gemma4
