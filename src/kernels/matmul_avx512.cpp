@@ -247,6 +247,12 @@ constexpr int kInterleavedTokens = 8;
 // a thread's row groups pass by: 64 tokens of 6144 columns ~ 0.5 MB. Without this block the
 // activations of a long prompt were streamed from memory once per 16 rows.
 constexpr int64_t kInterleavedTokenBlock = 64;
+// With two or more tokens (batched decode) a block's dot products take about as long as its
+// bytes take to arrive, and the hardware prefetcher alone let the two alternate (memory idle
+// while the core computes): asking for the weights this far ahead keeps them streaming.
+// Measured (bench_batch_decode, 2 threads, q4s): 4 tokens 1.6-2.3x one token's time without,
+// 1.3-1.5x with; one token is memory-bound either way and gets no prefetches.
+constexpr int64_t kPrefetchBytes = 2048;
 
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
 // chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
@@ -318,6 +324,11 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
   }
   for (int64_t b = 0; b < xq.blocks; ++b) {
     const uint8_t* src = group + Format::kHeaderBytes + b * Format::kBlockBytes;
+    if constexpr (T >= 2) {
+#pragma GCC unroll 16
+      for (int64_t o = 0; o < Format::kBlockBytes; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchBytes + o), _MM_HINT_T0);
+    }
     const __m512 dw = Format::block_scales(src);
     __m512i wk[8];
     Format::unpack(src + Format::kScaleBytes, wk);

@@ -148,6 +148,10 @@ void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, 
     __m512 acc[8];
     for (int g = 0; g < 8; ++g) acc[g] = _mm512_setzero_ps();
     const float* k = keys[j];
+    // The value pass below reads 16 columns of every row at a time, a pattern the hardware
+    // prefetchers do not follow (each row's lines missed the caches one by one); reading the
+    // rows in while the keys are scored puts them in L2 at the pace of this loop.
+    for (int64_t d = 0; d < dim; d += 16) _mm_prefetch(reinterpret_cast<const char*>(values[j] + d), _MM_HINT_T1);
     for (int64_t d = 0; d < dim; d += 16) {
       const __m512 kv = _mm512_loadu_ps(k + d);
 #pragma GCC unroll 8
