@@ -106,7 +106,11 @@ int main(int argc, char** argv) {
     const char* what;
     int64_t rows, cols;
   };
-  const Shape shapes[] = {{"up 1536->6144", 6144, 1536}, {"down 6144->1536", 1536, 6144}};
+  const Shape shapes[] = {{"up 1536->6144", 6144, 1536},
+                          {"down 6144->1536", 1536, 6144},
+                          {"q 1536->2048", 2048, 1536},
+                          {"ple 1536->256", 256, 1536},
+                          {"lm head", 262144, 1536}};
   const Shape small = {"l2 512->1536", 512, 1536};
   std::printf("%-16s %-4s %9s %9s %9s %9s   (time(n) / time(1))\n", "shape", "fmt", "n=1 us", "n=2", "n=4", "n=8");
   std::stringstream list(formats);

@@ -3,7 +3,7 @@
 // are filled with random rows (attention costs the same whatever the keys hold).
 //
 //   build/bench_decode_step --model DIR [--weights q4] [--threads 2] [--context 512] [--batch 4]
-//                           [--steps 16] [--rounds 5]
+//                           [--steps 16] [--rounds 5] [--only-batch 1]
 //
 // Rounds alternate `steps` single-stream steps and `steps` batched steps, so both see the same
 // machine (shared machines drift); it prints each round's ms per step and the batch's total
@@ -29,6 +29,7 @@ struct Options {
   std::string model, weights = "q4";
   int threads = 0;
   int64_t context = 512, batch = 4, steps = 16, rounds = 5;
+  bool profile_batch = false;  // only batched steps (for a profiler)
 };
 
 Options parse(int argc, char** argv) {
@@ -42,12 +43,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--batch") o.batch = std::stoll(v);
     else if (a == "--steps") o.steps = std::stoll(v);
     else if (a == "--rounds") o.rounds = std::stoll(v);
+    else if (a == "--only-batch") o.profile_batch = v == "1";
     else o.model.clear();
   }
   if (o.model.empty() || argc % 2 == 0) {
     std::fprintf(stderr,
                  "usage: bench_decode_step --model DIR [--weights q4] [--threads N] [--context 512] [--batch 4] "
-                 "[--steps 16] [--rounds 5]\n");
+                 "[--steps 16] [--rounds 5] [--only-batch 1]\n");
     std::exit(2);
   }
   return o;
@@ -118,6 +120,10 @@ int main(int argc, char** argv) {
               o.weights.c_str(), static_cast<long long>(o.context), static_cast<long long>(o.batch),
               static_cast<long long>(o.steps));
   run_steps(o.batch);  // warm-up: pages, thread pool, scratch
+  if (o.profile_batch) {
+    for (int64_t r = 0; r < o.rounds; ++r) std::printf("batch %.1f ms/step\n", run_steps(o.batch).wall_ms);
+    return 0;
+  }
   StepTime best1{1e30, 1e30}, best_b{1e30, 1e30};
   std::vector<double> ratios, cpu_ratios;
   const double n = static_cast<double>(o.batch);

@@ -307,6 +307,13 @@ inline __m512i broadcast4(const int8_t* a) {
   return _mm512_set1_epi32(v);
 }
 
+// acc + Σ w·a over 4-byte groups, a's 4 bytes broadcast from memory by vpdpbusd itself
+// (GCC keeps _mm512_set1_epi32 a separate vpbroadcastd).
+inline __m512i dpbusd_broadcast(__m512i acc, __m512i w, const int8_t* a) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(a)));
+  return acc;
+}
+
 // One group of 16 rows against tokens t0..t0+T-1: y[t][row0 + lane].
 template <class Format, int T>
 void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0, int64_t t0) {
@@ -341,7 +348,7 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k)
 #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) dot[t] = _mm512_dpbusd_epi32(dot[t], wk[k], broadcast4(a[t] + b * kQK + 4 * k));
+        for (int t = 0; t < T; ++t) dot[t] = dpbusd_broadcast(dot[t], wk[k], a[t] + b * kQK + 4 * k);
     } else {
       // Few tokens: two chains per token (the low and high halves of the block).
       __m512i second[T];
