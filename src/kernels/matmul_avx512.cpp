@@ -248,11 +248,14 @@ constexpr int kInterleavedTokens = 8;
 // activations of a long prompt were streamed from memory once per 16 rows.
 constexpr int64_t kInterleavedTokenBlock = 64;
 // With two or more tokens (batched decode) a block's dot products take about as long as its
-// bytes take to arrive, and the hardware prefetcher alone let the two alternate (memory idle
-// while the core computes): asking for the weights this far ahead keeps them streaming.
-// Measured (bench_batch_decode, 2 threads, q4s): 4 tokens 1.6-2.3x one token's time without,
-// 1.3-1.5x with; one token is memory-bound either way and gets no prefetches.
-constexpr int64_t kPrefetchBytes = 2048;
+// bytes take to arrive, and the out-of-order window then holds too few blocks to keep enough
+// memory reads in flight (one token: 46 GB/s on the LM head; four: ~20 GB/s). Asking for the
+// weights this many blocks ahead, into L2, keeps them streaming. Measured (bench_batch_decode,
+// 2 threads, 4 tokens vs 1): q8i LM head 2.3-2.6x -> 1.3-1.5x, q4s MLP shapes 1.6-2.3x ->
+// 1.2-1.5x;
+// 2 KB ahead into L1 helped q4s as much but q8i (twice the bytes per block) little. One token
+// is memory-bound with the hardware prefetchers alone and gets no prefetches.
+constexpr int64_t kPrefetchBlocks = 16;
 
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
 // chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
@@ -334,7 +337,7 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
     if constexpr (T >= 2) {
 #pragma GCC unroll 16
       for (int64_t o = 0; o < Format::kBlockBytes; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchBytes + o), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchBlocks * Format::kBlockBytes + o), _MM_HINT_T1);
     }
     const __m512 dw = Format::block_scales(src);
     __m512i wk[8];
