@@ -252,9 +252,8 @@ constexpr int64_t kInterleavedTokenBlock = 64;
 // memory reads in flight (one token: 46 GB/s on the LM head; four: ~20 GB/s). Asking for the
 // weights this many blocks ahead, into L2, keeps them streaming. Measured (bench_batch_decode,
 // 2 threads, 4 tokens vs 1): q8i LM head 2.3-2.6x -> 1.3-1.5x, q4s MLP shapes 1.6-2.3x ->
-// 1.2-1.5x;
-// 2 KB ahead into L1 helped q4s as much but q8i (twice the bytes per block) little. One token
-// is memory-bound with the hardware prefetchers alone and gets no prefetches.
+// 1.2-1.5x; 2 KB ahead into L1 helped q4s as much but q8i (twice the bytes per block) little.
+// One token is memory-bound with the hardware prefetchers alone and gets no prefetches.
 constexpr int64_t kPrefetchBlocks = 16;
 
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of

@@ -196,7 +196,8 @@ void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, 
   // heads, each broadcast score serves kSlices slices (the rows are in L2 by now).
   constexpr int kSlices = G >= 5 ? 2 : G >= 3 ? 4 : 8;  // G · kSlices accumulators <= 16
   int64_t d = 0;
-  for (; d + 16 * kSlices <= dim; d += 16 * kSlices) weigh_values<G, kSlices>(values, scores, count, d, out, out_stride);
+  for (; d + 16 * kSlices <= dim; d += 16 * kSlices)
+    weigh_values<G, kSlices>(values, scores, count, d, out, out_stride);
   for (; d < dim; d += 16) weigh_values<G, 1>(values, scores, count, d, out, out_stride);
 }
 
