@@ -253,8 +253,10 @@ constexpr int64_t kInterleavedTokenBlock = 64;
 // weights this many blocks ahead, into L2, keeps them streaming. Measured (bench_batch_decode,
 // 2 threads, 4 tokens vs 1): q8i LM head 2.3-2.6x -> 1.3-1.5x, q4s MLP shapes 1.6-2.3x ->
 // 1.2-1.5x; 2 KB ahead into L1 helped q4s as much but q8i (twice the bytes per block) little.
+// Whole decode steps of 4 sequences (bench_decode_step q4, settings alternated step by step,
+// 25th percentile of two runs): 8 blocks ahead 75 ms; 16: 62 / 55 ms; 32: 62 / 52 ms; 64: 53 ms.
 // One token is memory-bound with the hardware prefetchers alone and gets no prefetches.
-constexpr int64_t kPrefetchBlocks = 16;
+constexpr int64_t kPrefetchBlocks = 32;
 
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
 // chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
