@@ -139,6 +139,32 @@ inline __m256 reduce8(const __m512 (&v)[8]) {
   return _mm512_castps512_ps256(_mm512_shuffle_f32x4(w, w, _MM_SHUFFLE(2, 0, 2, 0)));
 }
 
+// out_g[d0 .. d0 + 16·S) = Σ_j scores[g · count + j] · values[j][d0 ..] for the G heads.
+template <int G, int S>
+inline void weigh_values(const float* const* values, const float* scores, int64_t count, int64_t d0, float* out,
+                         int64_t out_stride) {
+  __m512 acc[G][S];
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) acc[g][s] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < count; ++j) {
+    __m512 v[S];
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) v[s] = _mm512_loadu_ps(values[j] + d0 + 16 * s);
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const __m512 p = _mm512_set1_ps(scores[g * count + j]);
+#pragma GCC unroll 8
+      for (int s = 0; s < S; ++s) acc[g][s] = _mm512_fmadd_ps(p, v[s], acc[g][s]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) _mm512_storeu_ps(out + g * out_stride + d0 + 16 * s, acc[g][s]);
+}
+
 // G query heads against the same keys and values; dim % 16 == 0.
 template <int G>
 void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, const float* const* values,
@@ -148,6 +174,10 @@ void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, 
     __m512 acc[8];
     for (int g = 0; g < 8; ++g) acc[g] = _mm512_setzero_ps();
     const float* k = keys[j];
+    // The value pass below reads 16 columns of every row at a time, a pattern the hardware
+    // prefetchers do not follow (each row's lines missed the caches one by one); reading the
+    // rows in while the keys are scored puts them in L2 at the pace of this loop.
+    for (int64_t d = 0; d < dim; d += 16) _mm_prefetch(reinterpret_cast<const char*>(values[j] + d), _MM_HINT_T1);
     for (int64_t d = 0; d < dim; d += 16) {
       const __m512 kv = _mm512_loadu_ps(k + d);
 #pragma GCC unroll 8
@@ -162,17 +192,13 @@ void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, 
     }
   }
   for (int g = 0; g < G; ++g) softmax_avx512(scores + g * count, count);
-  // Outputs, 16 columns at a time: each value row slice is loaded once for the G heads.
-  for (int64_t d = 0; d < dim; d += 16) {
-    __m512 acc[G];
-    for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
-    for (int64_t j = 0; j < count; ++j) {
-      const __m512 v = _mm512_loadu_ps(values[j] + d);
-#pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(scores[g * count + j]), v, acc[g]);
-    }
-    for (int g = 0; g < G; ++g) _mm512_storeu_ps(out + g * out_stride + d, acc[g]);
-  }
+  // Outputs, kSlices × 16 columns at a time: each value row slice is loaded once for the G
+  // heads, each broadcast score serves kSlices slices (the rows are in L2 by now).
+  constexpr int kSlices = G >= 5 ? 2 : G >= 3 ? 4 : 8;  // G · kSlices accumulators <= 16
+  int64_t d = 0;
+  for (; d + 16 * kSlices <= dim; d += 16 * kSlices)
+    weigh_values<G, kSlices>(values, scores, count, d, out, out_stride);
+  for (; d < dim; d += 16) weigh_values<G, 1>(values, scores, count, d, out, out_stride);
 }
 
 void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const float* const* keys,

@@ -172,7 +172,7 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
   }
 
   s.attn.assign(s.n * q_row, 0.f);
-  for (size_t ci = 0; ci < chunks.size(); ++ci) attend(layer, chunks[ci], s.chunk_row0[ci], s);
+  attend(layer, chunks, s);
 
   s.proj.resize(s.n * H);
   kernels::matmul(w.o_proj, s.attn.data(), s.n, s.proj.data());
@@ -180,58 +180,75 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
   add_inplace(s.x.data(), s.proj.data(), s.n * H);
 }
 
-// Causal (and, on sliding layers, windowed) attention of one chunk's queries against the
-// K/V source layer: earlier positions from the cache, this chunk's positions from s.fresh_*.
+// Causal (and, on sliding layers, windowed) attention of every chunk's queries against the
+// K/V source layer: earlier positions from the chunk's cache, this forward's from s.fresh_*.
 // Scale 1: the q/k norms set the temperature.
-void TextDecoder::attend(int64_t layer, const Chunk& chunk, int64_t row0, Scratch& s) const {
+void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) const {
   const TextConfig& c = config_.text;
   const int64_t hd = c.head_dim_of(layer), nh = c.num_heads, nkv = c.num_kv_heads;
   const int64_t q_row = nh * hd, kv_row = nkv * hd, group = nh / nkv;
   const int64_t src = c.kv_source_layer(layer);
   const bool sliding = c.layer_types[layer] == LayerType::sliding;
-  const int64_t start = chunk.cache->length();
-  const float* fresh_k = s.fresh_k[src].data() + row0 * kv_row;
-  const float* fresh_v = s.fresh_v[src].data() + row0 * kv_row;
-
   auto first_visible = [&](int64_t pos) { return sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0; };
-  check(first_visible(start) >= std::min(start, chunk.cache->oldest_held(src)),
-        "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
 
-  // Row pointers of every visible position, per KV head: earlier ones in the cache, this chunk's in s.fresh_*.
-  const int64_t rows = static_cast<int64_t>(chunk.ids.size());
-  const int64_t first = first_visible(start);
-  const int64_t span = start + rows - first;
-  std::vector<const float*> keys(nkv * span), values(nkv * span);
-  for (int64_t p = first; p < start + rows; ++p) {
-    const float* k = p >= start ? fresh_k + (p - start) * kv_row : chunk.cache->key(src, p);
-    const float* v = p >= start ? fresh_v + (p - start) * kv_row : chunk.cache->value(src, p);
-    for (int64_t h = 0; h < nkv; ++h) {
-      keys[h * span + p - first] = k + h * hd;
-      values[h * span + p - first] = v + h * hd;
+  // Per chunk, row pointers of every visible position, per KV head: earlier ones in the
+  // cache, this chunk's in s.fresh_*.
+  struct Visible {
+    int64_t start = 0, first = 0, span = 0;  // cache length, first visible position, positions
+    std::vector<const float*> keys, values;  // [nkv][span]
+  };
+  std::vector<Visible> visible(chunks.size());
+  std::vector<size_t> chunk_of_row(static_cast<size_t>(s.n));
+  int64_t macs = 0;
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const Chunk& chunk = chunks[ci];
+    Visible& v = visible[ci];
+    const int64_t rows = static_cast<int64_t>(chunk.ids.size()), row0 = s.chunk_row0[ci];
+    v.start = chunk.cache->length();
+    check(first_visible(v.start) >= std::min(v.start, chunk.cache->oldest_held(src)),
+          "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
+    v.first = first_visible(v.start);
+    v.span = v.start + rows - v.first;
+    v.keys.resize(nkv * v.span);
+    v.values.resize(nkv * v.span);
+    const float* fresh_k = s.fresh_k[src].data() + row0 * kv_row;
+    const float* fresh_v = s.fresh_v[src].data() + row0 * kv_row;
+    for (int64_t p = v.first; p < v.start + rows; ++p) {
+      const float* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : chunk.cache->key(src, p);
+      const float* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : chunk.cache->value(src, p);
+      for (int64_t h = 0; h < nkv; ++h) {
+        v.keys[h * v.span + p - v.first] = k + h * hd;
+        v.values[h * v.span + p - v.first] = val + h * hd;
+      }
     }
+    for (int64_t i = 0; i < rows; ++i) chunk_of_row[row0 + i] = ci;
+    macs += rows * nh * v.span * hd;
   }
   // Each (query row, KV head) pair is independent; the `group` query heads of a KV head read
-  // its keys and values together. Spread the pairs over the threads when there is enough work
-  // to pay for waking them (a short decode step runs on the calling thread).
-  // A decode step has one row: split each group so every thread gets heads.
+  // its keys and values together. All chunks' pairs form one parallel pass (batched decode:
+  // one row per chunk, and the pool wakes once per layer, not once per sequence). Groups
+  // are split while there are too few tasks to give every thread some (a lone decode row).
   int64_t heads_per_task = group;
-  while (rows * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
+  while (s.n * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
   const int64_t tasks_per_row = nh / heads_per_task;
   auto attend_task = [&](int64_t task) {
-    const int64_t i = task / tasks_per_row, h0 = task % tasks_per_row * heads_per_task, kvh = h0 / group;
-    const int64_t pos = start + i, lo = first_visible(pos), count = pos - lo + 1;
+    const int64_t row = task / tasks_per_row, h0 = task % tasks_per_row * heads_per_task, kvh = h0 / group;
+    const Visible& v = visible[chunk_of_row[row]];
+    const int64_t pos = v.start + row - s.chunk_row0[chunk_of_row[row]];
+    const int64_t lo = first_visible(pos), count = pos - lo + 1;
     thread_local std::vector<float> scores;
     scores.resize(heads_per_task * count);
-    const int64_t offset = kvh * span + (lo - first);
-    const int64_t head0 = (row0 + i) * q_row + h0 * hd;
-    kernels::attend_heads(s.q.data() + head0, hd, static_cast<int>(heads_per_task), keys.data() + offset,
-                          values.data() + offset, count, hd, 1.f, s.attn.data() + head0, hd, scores.data());
+    const int64_t offset = kvh * v.span + (lo - v.first);
+    const int64_t head0 = row * q_row + h0 * hd;
+    kernels::attend_heads(s.q.data() + head0, hd, static_cast<int>(heads_per_task), v.keys.data() + offset,
+                          v.values.data() + offset, count, hd, 1.f, s.attn.data() + head0, hd, scores.data());
   };
+  // A short step runs on the calling thread: waking the others would cost more.
   constexpr int64_t kMinParallelMacs = 1 << 16;
-  if (rows * nh * span * hd < kMinParallelMacs) {
-    for (int64_t task = 0; task < rows * tasks_per_row; ++task) attend_task(task);
+  if (macs < kMinParallelMacs) {
+    for (int64_t task = 0; task < s.n * tasks_per_row; ++task) attend_task(task);
   } else {
-    parallel_for(rows * tasks_per_row, attend_task);
+    parallel_for(s.n * tasks_per_row, attend_task);
   }
 }
 

@@ -78,7 +78,7 @@ class TextDecoder {
   void embed(std::span<Chunk> chunks, Scratch& s, const DebugTap& tap) const;
   void per_layer_inputs(std::span<Chunk> chunks, Scratch& s, const DebugTap& tap) const;
   void attention_block(int64_t layer, std::span<Chunk> chunks, Scratch& s) const;
-  void attend(int64_t layer, const Chunk& chunk, int64_t row0, Scratch& s) const;
+  void attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) const;
   void mlp_block(int64_t layer, Scratch& s) const;
   void per_layer_input_block(int64_t layer, Scratch& s) const;
   std::vector<float> output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s, const DebugTap& tap) const;

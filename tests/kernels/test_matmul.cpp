@@ -29,8 +29,10 @@ const Shape kFloatShapes[] = {{1, 1, 1},    {5, 7, 3},     {17, 31, 1},  {33, 10
 // Block formats need cols % 32 == 0; odd block counts exercise the single-block tails.
 const Shape kBlockShapes[] = {{1, 32, 1},   {5, 96, 3},    {17, 64, 1},  {33, 160, 7},
                               {67, 256, 64}, {19, 32, 129}, {130, 224, 5}, {3, 1024, 2},
-                              // Q4I needs rows % 16 == 0: these exercise it with every token count.
-                              {16, 32, 1},  {48, 96, 9},   {32, 160, 129}, {64, 64, 7}};
+                              // Q4I needs rows % 16 == 0: these exercise it with every token count
+                              // (batched decode: 2, 3 and 4 tokens).
+                              {16, 32, 1},  {48, 96, 9},   {32, 160, 129}, {64, 64, 7},
+                              {32, 96, 4},  {16, 64, 2},   {48, 160, 3}};
 
 std::vector<float> run_matmul(const Weight& w, const std::vector<float>& x, int64_t n) {
   std::vector<float> y(static_cast<size_t>(n * w.rows), NAN);

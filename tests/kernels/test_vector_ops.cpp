@@ -117,13 +117,14 @@ TEST(VectorOps, AttendQueryMatchesSoftmaxOfDots) {
 
 // attend_heads (several query heads sharing keys and values, as grouped-query attention
 // does) equals attend_query per head, for every head count the kernels specialize (1..8),
-// more heads than one call takes (12), and dims with and without the 16-float fast path.
+// more heads than one call takes (12), and dims with and without the 16-float fast path
+// (48, 112: fewer 16-column slices than one register tile of the value pass, or a remainder).
 TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
     for (int heads : {1, 2, 3, 4, 5, 7, 8, 12}) {
       for (int64_t count : {1, 17, 300}) {
-        for (int64_t dim : {33, 256, 512}) {
+        for (int64_t dim : {33, 48, 112, 256, 512}) {
           SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
                        " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
           const int64_t stride = dim + 5;  // rows of heads need not be adjacent
