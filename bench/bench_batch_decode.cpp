@@ -18,48 +18,14 @@
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "tensor/dtype.h"
+#include "bench_weights.h"
 
 using namespace gemma4;
+using bench::cache_busting_copies;
+using bench::random_bf16;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-Weight random_bf16(int64_t rows, int64_t cols) {
-  auto storage = std::shared_ptr<uint16_t[]>(new uint16_t[static_cast<size_t>(rows * cols)]);
-  uint16_t* p = storage.get();
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    uint64_t h = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 32;
-    float s = 0;
-    for (int k = 0; k < 4; ++k) s += static_cast<float>((h >> (16 * k)) & 0xffff) / 65536.f - 0.5f;
-    p[i] = f32_to_bf16(s * 0.05f);
-  }
-  Weight w;
-  w.format = WeightFormat::bf16;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = p;
-  w.owner = std::shared_ptr<const void>(storage, p);
-  w.name = "bench";
-  return w;
-}
-
-std::vector<Weight> copies_of(const Weight& w, int64_t min_total_bytes) {
-  const int64_t bytes = w.total_bytes();
-  const int64_t copies = std::max<int64_t>(1, std::min<int64_t>(64, (min_total_bytes + bytes - 1) / bytes));
-  std::vector<Weight> out{w};
-  for (int64_t c = 1; c < copies; ++c) {
-    auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(bytes)]);
-    std::memcpy(storage.get(), w.data, static_cast<size_t>(bytes));
-    Weight copy = w;
-    copy.data = storage.get();
-    copy.owner = std::shared_ptr<const void>(storage, storage.get());
-    out.push_back(copy);
-  }
-  return out;
-}
 
 // Seconds per matmul for each n: the best of many rounds, the n interleaved round by round so
 // each ratio compares measurements from the same moments (the machine is shared: the minimum
@@ -124,7 +90,7 @@ int main(int argc, char** argv) {
     }
     for (const Shape& s : l2 ? std::vector<Shape>{small} : std::vector<Shape>(std::begin(shapes), std::end(shapes))) {
       const Weight w = kernels::convert_weight(random_bf16(s.rows, s.cols), f);
-      const auto ws = l2 ? std::vector<Weight>{w} : copies_of(w, int64_t{256} << 20);
+      const auto ws = l2 ? std::vector<Weight>{w} : cache_busting_copies(w, int64_t{256} << 20);
       const std::vector<double> t = time_matmuls(ws, {1, 2, 4, 8}, seconds);
       std::printf("%-16s %-4s %9.1f", s.what, name.c_str(), t[0] * 1e6);
       for (size_t i = 1; i < t.size(); ++i) std::printf(" %8.2fx", t[i] / t[0]);
