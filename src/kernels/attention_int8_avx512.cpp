@@ -7,23 +7,13 @@
 #include <algorithm>
 
 #include "kernels/attention_int8_internal.h"
+#include "kernels/int8_dot_avx512.h"
 #include "kernels/vec_math_avx512.h"
 
 namespace gemma4::kernels::detail {
 namespace {
 
 constexpr int kTileRows = 12;
-
-// Horizontal max by halving (called once per 64-value row: through memory and a scalar loop
-// it cost more than the row's quantization). Masked extract: GCC 12's unmasked forms start
-// from an undefined vector and trip -Wuninitialized.
-float horizontal_max(__m512 v) {
-  const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
-  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
-  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-  return _mm_cvtss_f32(m4);
-}
 
 // Horizontal sum (once per softmax row) through memory.
 int32_t horizontal_sum(__m512i v) {
@@ -34,41 +24,11 @@ int32_t horizontal_sum(__m512i v) {
   return s;
 }
 
-// Full-mask forms: GCC 12's unmasked min/max/conversions trip -Wuninitialized.
-__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
-__m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
-__m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
-__mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1); }
-
 // Quantized bytes of 16 floats times inv (lanes outside m: 0).
 __m128i quantize16(__m512 x, __m512 inv) {
   __m512i q = to_int_nearest(_mm512_mul_ps(x, inv));
   q = _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, q, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
   return _mm512_maskz_cvtepi32_epi8(0xffff, q);
-}
-
-// acc0/acc1[r] += Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads (GCC vectors and the
-// builtin directly keep the accumulators in registers, see gemm_int8_avx512.cpp; inlined into
-// its callers, or the accumulators live in memory and the kernel runs at half speed).
-template <int R>
-__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads, const int8_t* b, __v16si* acc0, __v16si* acc1, __v16si init0 = __v16si{}, __v16si init1 = __v16si{}) {
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    acc0[r] = init0;
-    acc1[r] = init1;
-  }
-  for (int64_t c = 0; c < quads; ++c, b += 32 * 4) {
-    const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = _mm512_loadu_si512(b + 64);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      int32_t quad;
-      __builtin_memcpy(&quad, a + r * a_stride + 4 * c, 4);
-      const __m512i ar = _mm512_set1_epi32(quad);
-      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
-      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
-    }
-  }
 }
 
 template <int R>

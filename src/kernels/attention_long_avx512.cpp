@@ -8,16 +8,7 @@
 namespace gemma4::kernels::detail {
 namespace {
 
-// Horizontal reductions through memory: GCC 12's _mm512_reduce_* and _mm512_max_ps use
-// _mm512_undefined_ps and trip -Wmaybe-uninitialized.
-float horizontal_max(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float m = lanes[0];
-  for (int i = 1; i < 16; ++i) m = lanes[i] > m ? lanes[i] : m;
-  return m;
-}
-
+// Horizontal sum through memory: GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized.
 float horizontal_sum(__m512 v) {
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, v);
@@ -25,8 +16,6 @@ float horizontal_sum(__m512 v) {
   for (int i = 0; i < 16; ++i) s += lanes[i];
   return s;
 }
-
-__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
 
 }  // namespace
 

@@ -9,10 +9,6 @@ namespace gemma4::kernels::detail {
 
 namespace {
 
-__mmask16 tail_mask(int64_t left) {
-  return left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-}
-
 // a · σ(b) = a / (1 + e^(-b))
 __m512 sigmoid_mul16(__m512 a, __m512 b) {
   const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), b));

@@ -9,55 +9,23 @@
 
 #include "kernels/gemm_int8.h"
 #include "kernels/gemm_int8_internal.h"
+#include "kernels/int8_dot_avx512.h"
+#include "kernels/vec_math_avx512.h"
 
 namespace gemma4::kernels::detail {
 namespace {
 
 constexpr int kTileRows = 12;
 
-// Horizontal max through memory (GCC 12's _mm512_reduce_max_ps trips -Wmaybe-uninitialized).
-float horizontal_max(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float m = lanes[0];
-  for (int i = 1; i < 16; ++i) m = std::max(m, lanes[i]);
-  return m;
-}
-
-// Full-mask forms: GCC 12's unmasked _mm512_{min,max}_ps and conversions start from
-// _mm512_undefined_* and trip -Wuninitialized.
-__m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
-__m512 min16(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, 0xffff, a, b); }
-__m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
-__m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }
 __m512i clamp_int(__m512i v, int lo, int hi) {
   return _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
 }
 
-__mmask16 tail_mask(int64_t count) { return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1); }
-
-// The accumulators are GCC vectors of int32 and the builtin is called directly: with
-// __m512i (a vector of int64) and _mm512_dpbusd_epi32's casts, GCC 12 kept the 24
-// accumulators on the stack, and the kernel ran no faster than the bf16 one.
 template <int R>
 void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
           int64_t y_stride, int cols_valid, __m512 lo, __m512 hi) {
   __v16si acc0[R], acc1[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
-  const int8_t* b = panel.q;
-  for (int64_t k = 0; k < k_quads; ++k, b += kInt8Panel * 4) {
-    const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = _mm512_loadu_si512(b + 64);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      int32_t quad;
-      __builtin_memcpy(&quad, a + r * a_stride + 4 * k, 4);
-      const __m512i ar = _mm512_set1_epi32(quad);
-      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
-      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
-    }
-  }
+  dot_tile<R>(a, a_stride, k_quads, panel.q, acc0, acc1);
   const __mmask16 m0 = tail_mask(cols_valid), m1 = tail_mask(std::max(0, cols_valid - 16));
   const __m512i c0 = _mm512_loadu_si512(panel.correction), c1 = _mm512_loadu_si512(panel.correction + 16);
   const __m512 s0 = _mm512_loadu_ps(panel.w_scale), s1 = _mm512_loadu_ps(panel.w_scale + 16);

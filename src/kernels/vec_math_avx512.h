@@ -1,4 +1,5 @@
-// Vectorized exp for AVX-512 translation units (include only from *_avx512.cpp files).
+// Small AVX-512 helpers (masks, full-mask min/max and conversions, reductions) and vectorized
+// exps, shared by the AVX-512 translation units (include only from *_avx512.cpp files).
 #pragma once
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see matmul_avx512.cpp
@@ -6,7 +7,30 @@
 #endif
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace gemma4::kernels::detail {
+
+// Lanes [0, count) of a 16-float vector (all of them from 16 on).
+inline __mmask16 tail_mask(int64_t count) {
+  return count >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Full-mask forms: GCC 12's unmasked min/max/conversions start from an undefined vector and
+// trip -Wuninitialized.
+inline __m512 max16(__m512 a, __m512 b) { return _mm512_mask_max_ps(a, 0xffff, a, b); }
+inline __m512 min16(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, 0xffff, a, b); }
+inline __m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+inline __m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
+
+// Horizontal max by halving (masked extract: GCC 12's unmasked form trips -Wuninitialized).
+inline float horizontal_max(__m512 v) {
+  const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  return _mm_cvtss_f32(m4);
+}
 
 // e^x for 16 floats, relative error < 2e-7 over [-87, 88] (inputs are clamped to that range;
 // below it the result is ~0, as softmax and sigmoid want). exp(x) = 2^n · 2^r with
