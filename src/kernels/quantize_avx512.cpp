@@ -105,8 +105,7 @@ void quantize_bf16_group_q4s_avx512(const uint16_t* rows, int64_t cols, uint8_t*
     row_scales[lane] = S;
     for (int64_t b = 0; b < blocks; ++b) {
       uint8_t* block = out + kQ4sHeaderBytes + b * kQ4sBlockBytes;
-      const float magnitude = S > 0.f ? std::min(127.f, std::ceil(std::fabs(d[b]) / S)) : 0.f;
-      const auto code = static_cast<int8_t>(d[b] < 0.f ? -magnitude : magnitude);
+      const int8_t code = q4s_scale_code(d[b], S);
       reinterpret_cast<int8_t*>(block)[lane] = code;
       const float scale = S * code;
       const float id = scale != 0.f ? 1.f / scale : 0.f;

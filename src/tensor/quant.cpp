@@ -182,9 +182,7 @@ void quantize_q4s_group(const float* rows, uint8_t* out, int64_t cols) {
     row_scales[lane] = S;
     for (int64_t b = 0; b < blocks; ++b) {
       uint8_t* block = out + kQ4sHeaderBytes + b * kQ4sBlockBytes;
-      // Round the code away from zero so |S·c| >= |d|: no value falls outside −8..7.
-      const float magnitude = S > 0.f ? std::min(127.f, std::ceil(std::fabs(d[b]) / S)) : 0.f;
-      const auto code = static_cast<int8_t>(d[b] < 0.f ? -magnitude : magnitude);
+      const int8_t code = q4s_scale_code(d[b], S);
       reinterpret_cast<int8_t*>(block)[lane] = code;
       uint8_t qs[kQK / 2];
       q4_nibbles(x + b * kQK, S * code, qs);

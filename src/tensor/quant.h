@@ -4,6 +4,8 @@
 //         byte j of qs holds element j (low nibble) and element j + 16 (high nibble).
 // These are the reference (scalar) quantizers; fast kernels live in kernels/.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -69,6 +71,13 @@ constexpr int64_t kQ4sHeaderBytes = kQ4iRows * 4;
 constexpr int64_t kQ4sBlockBytes = kQ4iRows + kQ4iRows * kQK / 2;  // 272
 // Bytes of a whole 16-row group of `cols` columns.
 inline int64_t q4s_group_bytes(int64_t cols) { return kQ4sHeaderBytes + cols / kQK * kQ4sBlockBytes; }
+// The scale code c of a block whose Q4_0 scale is d, under row scale S: rounded away from zero
+// so |S·c| >= |d| and no value falls outside −8..7 (at most ±127). Both quantizers (reference
+// and AVX-512) use it, so they stay bit-identical.
+inline int8_t q4s_scale_code(float d, float S) {
+  const float magnitude = S > 0.f ? std::min(127.f, std::ceil(std::fabs(d) / S)) : 0.f;
+  return static_cast<int8_t>(d < 0.f ? -magnitude : magnitude);
+}
 // rows: 16 rows of `cols` floats (row stride cols); out: q4s_group_bytes(cols) bytes.
 void quantize_q4s_group(const float* rows, uint8_t* out, int64_t cols);
 void dequantize_q4s(const uint8_t* group, int lane, float* y, int64_t cols);
