@@ -127,14 +127,7 @@ Weight conv_kernel_by_tap(const TensorInfo& t, int64_t out, int64_t in) {
   for (int64_t o = 0; o < out; ++o)
     for (int64_t c = 0; c < in; ++c)
       for (int64_t tap = 0; tap < 9; ++tap) (*m)[(o * 9 + tap) * in + c] = k[(o * in + c) * 9 + tap];
-  Weight w;
-  w.format = WeightFormat::f32;
-  w.rows = out;
-  w.cols = 9 * in;
-  w.data = m->data();
-  w.owner = m;
-  w.name = t.name;
-  return w;
+  return f32_matrix_view(m->data(), out, 9 * in, t.name, m);
 }
 
 struct Binder {

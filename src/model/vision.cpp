@@ -160,13 +160,7 @@ std::vector<float> gather_head(const std::vector<float>& x, int64_t n, int heads
 }
 
 Weight f32_matrix(const std::vector<float>& data, int64_t rows, int64_t cols) {
-  Weight w;
-  w.format = WeightFormat::f32;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = data.data();
-  w.name = "activations";
-  return w;
+  return f32_matrix_view(data.data(), rows, cols, "activations");
 }
 
 }  // namespace

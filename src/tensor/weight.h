@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace gemma4 {
 
@@ -63,5 +64,19 @@ struct Weight {
   int64_t row_bytes() const { return weight_row_bytes(format, cols); }
   int64_t total_bytes() const { return rows * row_bytes(); }
 };
+
+// A float32 matrix [rows, cols] viewing row-major `data`, which must outlive it unless `owner`
+// keeps it alive.
+inline Weight f32_matrix_view(const float* data, int64_t rows, int64_t cols, std::string name,
+                              std::shared_ptr<const void> owner = nullptr) {
+  Weight w;
+  w.format = WeightFormat::f32;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = data;
+  w.owner = std::move(owner);
+  w.name = std::move(name);
+  return w;
+}
 
 }  // namespace gemma4

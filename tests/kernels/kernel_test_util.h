@@ -38,13 +38,7 @@ inline Weight random_bf16_weight(int64_t rows, int64_t cols, uint32_t seed) {
 
 // A float32 weight viewing `data` (rows × cols, row-major); data must outlive it.
 inline Weight f32_weight(const std::vector<float>& data, int64_t rows, int64_t cols) {
-  Weight w;
-  w.format = WeightFormat::f32;
-  w.rows = rows;
-  w.cols = cols;
-  w.data = data.data();
-  w.name = "test";
-  return w;
+  return f32_matrix_view(data.data(), rows, cols, "test");
 }
 
 // Sets the kernels' ISA for one scope.
