@@ -16,11 +16,15 @@ namespace gemma4 {
 
 namespace ops = kernels;
 
-// Per-forward working memory. Rows are the rows of all chunks, in order.
+// Per-forward working memory. Rows are the live rows of all chunks, in order: at first every
+// token of every chunk; once only KV-shared layers remain, only the rows whose logits are
+// wanted (keep_output_rows).
 struct TextDecoder::Scratch {
-  int64_t n = 0;                    // total rows
-  std::vector<int64_t> positions;   // absolute position of each row
-  std::vector<int64_t> chunk_row0;  // first row of each chunk
+  int64_t n = 0;                    // live rows
+  std::vector<int64_t> positions;   // absolute position of each live row
+  std::vector<int64_t> chunk_row0;  // first live row of each chunk
+  std::vector<int64_t> chunk_live;  // live rows of each chunk (its last ones)
+  std::vector<int64_t> chunk_kv_row0;  // first row of each chunk in fresh_k / fresh_v (every token)
   std::vector<float> x;             // residual stream [n, H]
   std::vector<float> ple;           // per-layer inputs [n, L·P]
   std::vector<float> normed, q, attn, proj;  // temporaries
@@ -203,7 +207,7 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
     const Chunk& chunk = chunks[ci];
     Visible& v = visible[ci];
-    const int64_t rows = static_cast<int64_t>(chunk.ids.size()), row0 = s.chunk_row0[ci];
+    const int64_t rows = static_cast<int64_t>(chunk.ids.size()), kv_row0 = s.chunk_kv_row0[ci];
     v.start = chunk.cache->length();
     check(first_visible(v.start) >= std::min(v.start, chunk.cache->oldest_held(src)),
           "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
@@ -211,8 +215,8 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     v.span = v.start + rows - v.first;
     v.keys.resize(nkv * v.span);
     v.values.resize(nkv * v.span);
-    const float* fresh_k = s.fresh_k[src].data() + row0 * kv_row;
-    const float* fresh_v = s.fresh_v[src].data() + row0 * kv_row;
+    const float* fresh_k = s.fresh_k[src].data() + kv_row0 * kv_row;
+    const float* fresh_v = s.fresh_v[src].data() + kv_row0 * kv_row;
     for (int64_t p = v.first; p < v.start + rows; ++p) {
       const float* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : chunk.cache->key(src, p);
       const float* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : chunk.cache->value(src, p);
@@ -221,8 +225,8 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
         v.values[h * v.span + p - v.first] = val + h * hd;
       }
     }
-    for (int64_t i = 0; i < rows; ++i) chunk_of_row[row0 + i] = ci;
-    macs += rows * nh * v.span * hd;
+    for (int64_t i = 0; i < s.chunk_live[ci]; ++i) chunk_of_row[s.chunk_row0[ci] + i] = ci;
+    macs += s.chunk_live[ci] * nh * v.span * hd;
   }
   // Each (query row, KV head) pair is independent; the `group` query heads of a KV head read
   // its keys and values together. All chunks' pairs form one parallel pass (batched decode:
@@ -234,7 +238,7 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   auto attend_task = [&](int64_t task) {
     const int64_t row = task / tasks_per_row, h0 = task % tasks_per_row * heads_per_task, kvh = h0 / group;
     const Visible& v = visible[chunk_of_row[row]];
-    const int64_t pos = v.start + row - s.chunk_row0[chunk_of_row[row]];
+    const int64_t pos = s.positions[row];
     const int64_t lo = first_visible(pos), count = pos - lo + 1;
     thread_local std::vector<float> scores;
     scores.resize(heads_per_task * count);
@@ -282,6 +286,30 @@ void TextDecoder::per_layer_input_block(int64_t layer, Scratch& s) const {
   for (int64_t i = 0; i < s.n * H; ++i) s.x[i] *= w.layer_scalar;
 }
 
+// Keeps the last row of each chunk (LogitsMode::last) or none (LogitsMode::none): the residual
+// stream, the per-layer inputs and the positions shrink to those rows.
+void TextDecoder::keep_output_rows(LogitsMode mode, Scratch& s) const {
+  const TextConfig& c = config_.text;
+  const int64_t H = c.hidden_size, LP = c.num_layers * c.hidden_size_per_layer_input;
+  int64_t kept = 0;
+  for (size_t ci = 0; ci < s.chunk_row0.size(); ++ci) {
+    const int64_t live = mode == LogitsMode::last ? 1 : 0;
+    const int64_t from = s.chunk_row0[ci] + s.chunk_live[ci] - live;
+    if (live > 0 && from != kept) {
+      std::memmove(s.x.data() + kept * H, s.x.data() + from * H, live * H * sizeof(float));
+      std::memmove(s.ple.data() + kept * LP, s.ple.data() + from * LP, live * LP * sizeof(float));
+      s.positions[kept] = s.positions[from];
+    }
+    s.chunk_row0[ci] = kept;
+    s.chunk_live[ci] = live;
+    kept += live;
+  }
+  s.n = kept;
+  s.x.resize(kept * H);
+  s.ple.resize(kept * LP);
+  s.positions.resize(kept);
+}
+
 std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s,
                                               const DebugTap& tap) const {
   const TextConfig& c = config_.text;
@@ -290,7 +318,7 @@ std::vector<float> TextDecoder::output_logits(std::span<Chunk> chunks, LogitsMod
   if (mode == LogitsMode::all || tap) {
     for (int64_t r = 0; r < s.n; ++r) rows.push_back(r);
   } else if (mode == LogitsMode::last) {
-    for (size_t ci = 0; ci < chunks.size(); ++ci) rows.push_back(s.chunk_row0[ci] + chunks[ci].ids.size() - 1);
+    for (size_t ci = 0; ci < chunks.size(); ++ci) rows.push_back(s.chunk_row0[ci] + s.chunk_live[ci] - 1);
   }
   std::vector<float> y(rows.size() * H);
   for (size_t i = 0; i < rows.size(); ++i)
@@ -332,6 +360,8 @@ std::vector<float> TextDecoder::forward(std::span<Chunk> chunks, LogitsMode mode
       check(st.index >= 0 && st.index < static_cast<int64_t>(ch.ids.size()) && st.row != nullptr,
             "forward: soft token index " + std::to_string(st.index) + " is outside its chunk", ExitCode::usage);
     s.chunk_row0.push_back(s.n);
+    s.chunk_kv_row0.push_back(s.n);
+    s.chunk_live.push_back(static_cast<int64_t>(ch.ids.size()));
     for (size_t i = 0; i < ch.ids.size(); ++i) s.positions.push_back(ch.cache->length() + static_cast<int64_t>(i));
     s.n += static_cast<int64_t>(ch.ids.size());
   }
@@ -341,7 +371,12 @@ std::vector<float> TextDecoder::forward(std::span<Chunk> chunks, LogitsMode mode
 
   embed(chunks, s, tap);
   per_layer_inputs(chunks, s, tap);
+  // Past the last layer that writes K/V, a row's hidden state reaches nothing but its own
+  // logits: rows whose logits are not wanted stop there (exact; the caches are complete).
+  const bool prune = mode != LogitsMode::all && !tap;
   for (int64_t l = 0; l < c.num_layers; ++l) {
+    if (prune && l == c.first_kv_shared_layer()) keep_output_rows(mode, s);
+    if (s.n == 0) break;
     attention_block(l, chunks, s);
     mlp_block(l, s);
     per_layer_input_block(l, s);
@@ -355,8 +390,8 @@ std::vector<float> TextDecoder::forward(std::span<Chunk> chunks, LogitsMode mode
     for (int64_t l = 0; l < c.num_layers; ++l) {
       if (!ch.cache->stores(l)) continue;
       const int64_t row = ch.cache->row_size(l);
-      ch.cache->write(l, s.fresh_k[l].data() + s.chunk_row0[ci] * row, s.fresh_v[l].data() + s.chunk_row0[ci] * row,
-                      n);
+      ch.cache->write(l, s.fresh_k[l].data() + s.chunk_kv_row0[ci] * row,
+                      s.fresh_v[l].data() + s.chunk_kv_row0[ci] * row, n);
     }
     ch.cache->advance(n);
   }

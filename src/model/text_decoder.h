@@ -81,6 +81,7 @@ class TextDecoder {
   void attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) const;
   void mlp_block(int64_t layer, Scratch& s) const;
   void per_layer_input_block(int64_t layer, Scratch& s) const;
+  void keep_output_rows(LogitsMode mode, Scratch& s) const;
   std::vector<float> output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s, const DebugTap& tap) const;
   void rope(float* heads, int64_t count, int64_t layer, int64_t position) const;
 

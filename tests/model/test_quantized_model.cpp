@@ -221,3 +221,18 @@ TEST(QuantizedModel, BatchedDecodeEqualsSeparateDecode) {
     EXPECT_LT(test::relative_l2(got, want), 1e-5) << "sequence " << i;
   }
 }
+
+// With quantized weights too, a prompt's rows that need no logits skip the KV-shared layers
+// without changing the last row's logits (its matmuls run on 1 row instead of many: only the
+// float summation order of the tiles may differ).
+TEST(QuantizedModel, PrefillOfTheLastRowOnlyEqualsEveryRow) {
+  const auto d = load_tiny(WeightFormat::q4_0);
+  const int64_t V = d->vocab_size();
+  const auto ids = golden_i64(manifest_case("text_prefill_45")["inputs"]["input_ids"]["tensor"]);
+  KVCache every_cache = d->new_cache(), last_cache = d->new_cache();
+  Chunk every{&every_cache, ids, {}}, last{&last_cache, ids, {}};
+  const auto all = d->forward(std::span<Chunk>(&every, 1), LogitsMode::all);
+  const auto got = d->forward(std::span<Chunk>(&last, 1), LogitsMode::last);
+  const std::vector<float> want(all.end() - V, all.end());
+  EXPECT_LT(test::relative_l2(got, want), 1e-5);
+}

@@ -2,6 +2,8 @@
 // separate runs, rewinding, and the memory rules (sliding rings, shared layers store nothing).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "../model/golden_util.h"
 #include "base/error.h"
 #include "kernels/matmul.h"
@@ -157,4 +159,42 @@ TEST(KVCache, SoftTokensReplaceEmbeddingsAndUsePadForPerLayerInputs) {
   auto l1 = d->forward(std::span<Chunk>(&plain, 1), LogitsMode::all);
   auto l2 = d->forward(std::span<Chunk>(&soft, 1), LogitsMode::all);
   EXPECT_TRUE(all_close(l2, l1, 1e-5));
+}
+
+// Rows whose logits nobody asked for stop at the first KV-shared layer (nothing after it
+// writes K/V): the caches and the logits that are returned must be exactly what running every
+// row through every layer gives (LogitsMode::all runs them all).
+TEST(KVCache, RowsWithoutLogitsSkipTheSharedLayersExactly) {
+  auto d = tiny_decoder();
+  const TextConfig& cfg = d->config();
+  ASSERT_GT(cfg.num_kv_shared_layers, 0);
+  const int64_t V = d->vocab_size();
+  const auto ids = prompt45();
+  const std::vector<int64_t> a(ids.begin(), ids.begin() + 30), b(ids.begin() + 7, ids.begin() + 12);
+
+  KVCache full_a = d->new_cache(), full_b = d->new_cache();
+  std::vector<Chunk> every_row = {{&full_a, a, {}}, {&full_b, b, {}}};
+  const auto want = d->forward(every_row, LogitsMode::all);
+
+  KVCache last_a = d->new_cache(), last_b = d->new_cache();
+  std::vector<Chunk> last_rows = {{&last_a, a, {}}, {&last_b, b, {}}};
+  const auto got = d->forward(last_rows, LogitsMode::last);
+  ASSERT_EQ(static_cast<int64_t>(got.size()), 2 * V);
+  EXPECT_EQ(row(got, 0, V), row(want, a.size() - 1, V));
+  EXPECT_EQ(row(got, 1, V), row(want, a.size() + b.size() - 1, V));
+
+  KVCache none_a = d->new_cache();
+  Chunk no_rows{&none_a, a, {}};
+  EXPECT_TRUE(d->forward(std::span<Chunk>(&no_rows, 1), LogitsMode::none).empty());
+
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    if (!full_a.stores(l)) continue;
+    const size_t bytes = full_a.row_size(l) * sizeof(float);
+    for (int64_t p = 0; p < static_cast<int64_t>(a.size()); ++p) {
+      for (const KVCache* c : {&last_a, &none_a}) {
+        EXPECT_EQ(std::memcmp(c->key(l, p), full_a.key(l, p), bytes), 0) << "layer " << l << " position " << p;
+        EXPECT_EQ(std::memcmp(c->value(l, p), full_a.value(l, p), bytes), 0) << "layer " << l << " position " << p;
+      }
+    }
+  }
 }
