@@ -11,6 +11,9 @@ namespace detail {
 void silu_avx512(float* x, int64_t n);
 void sigmoid_mul_avx512(const float* a, const float* b, int64_t n, float* out);
 void layer_norm_relu_avx512(float* x, int64_t width, const float* g, float eps);
+void clamp_copy_avx512(const float* x, float* y, int64_t n, float lo, float hi);
+void add_scaled_avx512(float* x, const float* h, float scale, int64_t n);
+void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n);
 }  // namespace detail
 
 namespace {
@@ -51,6 +54,21 @@ void glu_sigmoid(const float* in, int64_t rows, int64_t width, float* out) {
 void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const float* g, float eps) {
   const auto fn = use_avx512() ? detail::layer_norm_relu_avx512 : layer_norm_relu_scalar;
   for (int64_t r = 0; r < rows; ++r) fn(x + r * width, width, g, eps);
+}
+
+void clamp_copy(const float* x, float* y, int64_t n, float lo, float hi) {
+  if (use_avx512()) return detail::clamp_copy_avx512(x, y, n, lo, hi);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::clamp(x[i], lo, hi);
+}
+
+void add_scaled(float* x, const float* h, float scale, int64_t n) {
+  if (use_avx512()) return detail::add_scaled_avx512(x, h, scale, n);
+  for (int64_t i = 0; i < n; ++i) x[i] += scale * h[i];
+}
+
+void multiply_add(float* out, const float* a, const float* b, int64_t n) {
+  if (use_avx512()) return detail::multiply_add_avx512(out, a, b, n);
+  for (int64_t i = 0; i < n; ++i) out[i] += a[i] * b[i];
 }
 
 }  // namespace gemma4::kernels

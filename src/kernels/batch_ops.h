@@ -18,4 +18,14 @@ void glu_sigmoid(const float* in, int64_t rows, int64_t width, float* out);
 // float32 rounding); runs on the calling thread (callers hand it a few rows at a time).
 void layer_norm_relu_rows(float* x, int64_t rows, int64_t width, const float* g, float eps);
 
+// Row helpers for encoder passes that already run on the pool (they run on the calling thread).
+// Each gives exactly the plain loop's numbers on every ISA: products are rounded before the
+// sum (no fused multiply-add), so the exact numerics may use them too.
+// y[i] = clamp(x[i], lo, hi) (y may be x).
+void clamp_copy(const float* x, float* y, int64_t n, float lo, float hi);
+// x[i] += scale · h[i].
+void add_scaled(float* x, const float* h, float scale, int64_t n);
+// out[i] += a[i] · b[i].
+void multiply_add(float* out, const float* a, const float* b, int64_t n);
+
 }  // namespace gemma4::kernels

@@ -54,4 +54,37 @@ void layer_norm_relu_avx512(float* x, int64_t width, const float* g, float eps) 
   }
 }
 
+// std::clamp(x, lo, hi) is min(max(x, lo), hi) with x kept when it is inside: the same here
+// (max then min, with x as the first operand, so a NaN input stays NaN as in the plain loop).
+void clamp_copy_avx512(const float* x, float* y, int64_t n, float lo, float hi) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 below = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ), v, vlo);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vhi, below, _CMP_LT_OQ), below, vhi));
+  }
+}
+
+// The product is rounded before the sum, as in the plain loop: GCC's _mm512_mul_ps is a vector
+// `*` that -ffp-contract may fuse with the add into an FMA; the _round_ form is a builtin it won't.
+inline __m512 rounded_product(__m512 a, __m512 b) { return _mm512_mul_round_ps(a, b, _MM_FROUND_CUR_DIRECTION); }
+
+void add_scaled_avx512(float* x, const float* h, float scale, int64_t n) {
+  const __m512 s = _mm512_set1_ps(scale);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 product = rounded_product(s, _mm512_maskz_loadu_ps(m, h + i));
+    _mm512_mask_storeu_ps(x + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), product));
+  }
+}
+
+void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 product = rounded_product(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + i), product));
+  }
+}
+
 }  // namespace gemma4::kernels::detail

@@ -351,7 +351,7 @@ void AudioEncoder::clamp_norm_rows(const float* x, float* y, int64_t rows, const
   const int64_t d = cfg_.hidden_size;
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      for (int64_t i = 0; i < d; ++i) y[r * d + i] = std::clamp(x[r * d + i], lo, hi);
+      kernels::clamp_copy(x + r * d, y + r * d, d, lo, hi);
       norm_rows(numerics_, y + r * d, 1, d, g, cfg_.rms_norm_eps);
     }
   });
@@ -366,10 +366,9 @@ void AudioEncoder::add_clamped_norm(std::vector<float>& x, float* h, int64_t row
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* hr = h + r * d;
-      for (int64_t i = 0; i < d; ++i) hr[i] = std::clamp(hr[i], -clip, clip);
+      kernels::clamp_copy(hr, hr, d, -clip, clip);
       norm_rows(numerics_, hr, 1, d, g, cfg_.rms_norm_eps);
-      float* xr = x.data() + r * d;
-      for (int64_t i = 0; i < d; ++i) xr[i] += scale * hr[i];
+      kernels::add_scaled(x.data() + r * d, hr, scale, d);
     }
   });
 }
@@ -526,11 +525,9 @@ void AudioEncoder::light_conv(const ConformerLayerWeights& w, const std::vector<
       for (int64_t j = 0; j < K; ++j) {
         const int64_t s_pos = t - (K - 1) + j;
         if (s_pos < 0) continue;
-        const float* tap = w.depthwise_by_tap.data() + j * d;
-        const float* inp = glu + s_pos * d;
-        for (int64_t i = 0; i < d; ++i) out[i] += tap[i] * inp[i];
+        kernels::multiply_add(out, w.depthwise_by_tap.data() + j * d, glu + s_pos * d, d);
       }
-      for (int64_t i = 0; i < d; ++i) out[i] = std::clamp(out[i], -clip, clip);
+      kernels::clamp_copy(out, out, d, -clip, clip);
       norm_rows(numerics_, out, 1, d, w.lconv_conv_norm, c.rms_norm_eps);
       if (numerics_ != EncoderNumerics::exact)
         kernels::silu(out, d);
@@ -553,9 +550,7 @@ void AudioEncoder::conformer_layer(const ConformerLayerWeights& w, std::vector<f
   attention(w, in, T, mask, s, out);
   add_clamped_norm(x, out, T, w.norm_post_attn, 1.0f);
   light_conv(w, x, T, s, out);
-  parallel_ranges(T * d, 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) x[i] += out[i];
-  });
+  parallel_ranges(T * d, 16, [&](int64_t i0, int64_t i1) { kernels::add_scaled(x.data() + i0, out + i0, 1.0f, i1 - i0); });
 
   feed_forward(w.ffn2, x, T, s);
   clamp_norm_rows(x.data(), x.data(), T, w.norm_out, -c.gradient_clipping, c.gradient_clipping);

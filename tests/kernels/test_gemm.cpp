@@ -241,5 +241,32 @@ TEST(BatchOps, LayerNormReluMatchesDoubleFormula) {
   }
 }
 
+// The row helpers give exactly the plain loops' numbers (no fused multiply-add), odd lengths
+// included, so the exact encoder numerics can use them.
+TEST(BatchOps, RowHelpersEqualThePlainLoops) {
+  for (const int64_t n : {1, 15, 16, 17, 1027}) {
+    const std::vector<float> a = test::random_floats(n, 15, 3.f), b = test::random_floats(n, 16, 3.f);
+    const std::vector<float> base = test::random_floats(n, 17, 3.f);
+    std::vector<float> clamped(n), added(n), multiplied(n);
+    for (int64_t i = 0; i < n; ++i) {
+      clamped[i] = std::clamp(a[i], -1.5f, 2.f);
+      added[i] = base[i] + 0.37f * b[i];
+      multiplied[i] = base[i] + a[i] * b[i];
+    }
+    for (kernels::Isa isa : test::supported_isas()) {
+      test::IsaScope scope(isa);
+      std::vector<float> got(n);
+      kernels::clamp_copy(a.data(), got.data(), n, -1.5f, 2.f);
+      EXPECT_EQ(got, clamped) << kernels::isa_name(isa) << " n " << n;
+      got = base;
+      kernels::add_scaled(got.data(), b.data(), 0.37f, n);
+      EXPECT_EQ(got, added) << kernels::isa_name(isa) << " n " << n;
+      got = base;
+      kernels::multiply_add(got.data(), a.data(), b.data(), n);
+      EXPECT_EQ(got, multiplied) << kernels::isa_name(isa) << " n " << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gemma4
