@@ -145,7 +145,8 @@ void attention_bidirectional(const LongAttentionShape& a, const float* q, const 
     float* o = out + q0 * a.out_stride + h * hd;
     for (int64_t p = 0; p < vp.panels; ++p)
       panel(weights.data(), vp.k_pairs, rows, vp.k_pairs, vp.pairs.data() + p * vp.k_pairs * kGemmPanel, o + p * kGemmPanel,
-            a.out_stride, static_cast<int>(std::min(kGemmPanel, vp.rows - p * kGemmPanel)), -kInf, kInf);
+            a.out_stride, static_cast<int>(std::min(kGemmPanel, vp.rows - p * kGemmPanel)), -kInf, kInf,
+            Activation::none);
     for (int64_t r = 0; r < rows; ++r)
       for (int d = 0; d < hd; ++d) o[r * a.out_stride + d] *= inv_sum[r];
   });

@@ -18,8 +18,8 @@ void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n);
 
 namespace {
 
-void silu_scalar(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));
+void silu_rows_scalar(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = silu_scalar(x[i]);
 }
 
 void sigmoid_mul_scalar(const float* a, const float* b, int64_t n, float* out) {
@@ -40,7 +40,7 @@ bool use_avx512() { return active_isa() == Isa::avx512; }
 }  // namespace
 
 void silu(float* x, int64_t n) {
-  const auto fn = use_avx512() ? detail::silu_avx512 : silu_scalar;
+  const auto fn = use_avx512() ? detail::silu_avx512 : silu_rows_scalar;
   parallel_ranges(n, 16, [&](int64_t i0, int64_t i1) { fn(x + i0, i1 - i0); });
 }
 

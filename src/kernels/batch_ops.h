@@ -1,5 +1,6 @@
 // Element-wise ops over whole encoder batches, vectorized and spread over the thread pool.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace gemma4::kernels {
@@ -8,6 +9,8 @@ namespace gemma4::kernels {
 
 // x[i] = x[i] · σ(x[i]) (SiLU / swish) for i < n.
 void silu(float* x, int64_t n);
+// The formula of every scalar path (silu above without AVX-512, the GEMMs' activation).
+inline float silu_scalar(float x) { return x / (1.f + std::exp(-x)); }
 
 // Gated linear unit over rows: out[t][i] = in[t][i] · σ(in[t][width + i]) for t < rows,
 // i < width (in is [rows][2·width], out [rows][width]).

@@ -7,15 +7,6 @@
 
 namespace gemma4::kernels::detail {
 
-namespace {
-
-// a · σ(b) = a / (1 + e^(-b))
-__m512 sigmoid_mul16(__m512 a, __m512 b) {
-  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), b));
-  return _mm512_div_ps(a, _mm512_add_ps(_mm512_set1_ps(1.f), e));
-}
-
-}  // namespace
 
 void silu_avx512(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {

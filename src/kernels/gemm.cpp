@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "kernels/batch_ops.h"  // silu_scalar
 #include "kernels/gemm_internal.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
@@ -30,7 +31,7 @@ void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t col
 }
 
 void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid, float lo, float hi) {
+                  int64_t y_stride, int cols_valid, float lo, float hi, Activation act) {
   for (int64_t t = 0; t < m; ++t) {
     float acc[kGemmPanel] = {};
     const uint32_t* at = a + t * a_stride;
@@ -40,7 +41,10 @@ void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pair
       for (int j = 0; j < kGemmPanel; ++j)
         acc[j] += a0 * bf16_to_f32(static_cast<uint16_t>(b[j])) + a1 * bf16_to_f32(static_cast<uint16_t>(b[j] >> 16));
     }
-    for (int j = 0; j < cols_valid; ++j) y[t * y_stride + j] = std::min(std::max(acc[j], lo), hi);
+    for (int j = 0; j < cols_valid; ++j) {
+      const float v = std::min(std::max(acc[j], lo), hi);
+      y[t * y_stride + j] = act == Activation::silu ? silu_scalar(v) : v;
+    }
   }
 }
 
@@ -120,14 +124,14 @@ void gemm_serial(const PackedBf16& w, const float* x, int64_t x_stride, int64_t 
     for (int64_t p = 0; p < w.panels; ++p) {
       const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
       panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
-            y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid, -kInf, kInf);
+            y + t0 * y_stride + p * kGemmPanel, y_stride, cols_valid, -kInf, kInf, Activation::none);
     }
   }
 }
 
 void gemm(const PackedBf16& w, const float* x, int64_t n, float* y) { gemm(w, x, n, y, Clamp{}, Clamp{}); }
 
-void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Clamp out) {
+void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Clamp out, Activation act) {
   if (n <= 0) return;
   const int64_t a_stride = detail::packed_row_stride(w.k_pairs);
   std::vector<uint32_t> a(static_cast<size_t>(n * a_stride));
@@ -139,7 +143,7 @@ void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Cl
   detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
     const int cols_valid = static_cast<int>(std::min(kGemmPanel, w.rows - p * kGemmPanel));
     panel(a.data() + t0 * a_stride, a_stride, m, w.k_pairs, w.pairs.data() + p * w.k_pairs * kGemmPanel,
-          y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid, out.lo, out.hi);
+          y + t0 * w.rows + p * kGemmPanel, w.rows, cols_valid, out.lo, out.hi, act);
   });
 }
 

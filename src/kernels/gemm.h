@@ -42,9 +42,10 @@ void pack_bf16(const float* m, int64_t rows, int64_t cols, int64_t row_stride, P
 
 // y[n, w.rows] = x[n, w.cols] · wᵀ with x rounded to bf16. Spread over the thread pool.
 void gemm(const PackedBf16& w, const float* x, int64_t n, float* y);
-// y = clamp_out(clamp_in(x) · wᵀ): the clamps ride on the rounding of x and the stores of y
-// (no extra pass over either). x and y must not overlap.
-void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Clamp out);
+// y = act(clamp_out(clamp_in(x) · wᵀ)): the clamps ride on the rounding of x and the stores of y
+// (no extra pass over either), and so does the activation (gemm_int8.h). x and y must not overlap.
+void gemm(const PackedBf16& w, const float* x, int64_t n, float* y, Clamp in, Clamp out,
+          Activation act = Activation::none);
 
 // The same product on the calling thread only, with explicit row strides (in floats), for
 // callers that parallelize at a coarser level (attention heads).

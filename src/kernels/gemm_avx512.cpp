@@ -6,6 +6,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/gemm_internal.h"
+#include "kernels/vec_math_avx512.h"
 
 namespace gemma4::kernels::detail {
 namespace {
@@ -19,7 +20,7 @@ __m512 clamp16(__m512 v, __m512 lo, __m512 hi) {
 
 // Clamped: the stores clamp to [lo, hi] (two more operations per output vector, ~6% of a tile
 // over K = 64, as in attention's Q·Kᵀ; so they are only compiled in where bounds are set).
-template <int R, bool Clamped>
+template <int R, bool Clamped, bool Silu>
 void tile(const uint32_t* a, int64_t a_stride, int64_t k_pairs, const uint32_t* panel, float* y, int64_t y_stride,
           int cols_valid,
           __m512 lo, __m512 hi) {
@@ -43,46 +44,48 @@ void tile(const uint32_t* a, int64_t a_stride, int64_t k_pairs, const uint32_t* 
                                          : __mmask16(0);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    _mm512_mask_storeu_ps(y + r * y_stride, m0, Clamped ? clamp16(acc0[r], lo, hi) : acc0[r]);
-    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, Clamped ? clamp16(acc1[r], lo, hi) : acc1[r]);
+    __m512 v0 = Clamped ? clamp16(acc0[r], lo, hi) : acc0[r];
+    __m512 v1 = Clamped ? clamp16(acc1[r], lo, hi) : acc1[r];
+    if constexpr (Silu) {  // as kernels::silu: identical results
+      v0 = sigmoid_mul16(v0, v0);
+      v1 = sigmoid_mul16(v1, v1);
+    }
+    _mm512_mask_storeu_ps(y + r * y_stride, m0, v0);
+    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, v1);
   }
 }
 
 using TileFn = void (*)(const uint32_t*, int64_t, int64_t, const uint32_t*, float*, int64_t, int, __m512, __m512);
-template <bool Clamped>
-constexpr TileFn kTiles[kTileRows + 1] = {nullptr,
-                                          tile<1, Clamped>,
-                                          tile<2, Clamped>,
-                                          tile<3, Clamped>,
-                                          tile<4, Clamped>,
-                                          tile<5, Clamped>,
-                                          tile<6, Clamped>,
-                                          tile<7, Clamped>,
-                                          tile<8, Clamped>,
-                                          tile<9, Clamped>,
-                                          tile<10, Clamped>,
-                                          tile<11, Clamped>,
-                                          tile<12, Clamped>};
+template <bool Clamped, bool Silu>
+constexpr TileFn kTiles[kTileRows + 1] = {
+    nullptr,                      tile<1, Clamped, Silu>,  tile<2, Clamped, Silu>,  tile<3, Clamped, Silu>,
+    tile<4, Clamped, Silu>,       tile<5, Clamped, Silu>,  tile<6, Clamped, Silu>,  tile<7, Clamped, Silu>,
+    tile<8, Clamped, Silu>,       tile<9, Clamped, Silu>,  tile<10, Clamped, Silu>, tile<11, Clamped, Silu>,
+    tile<12, Clamped, Silu>};
 
-template <bool Clamped>
+template <bool Clamped, bool Silu>
 void panel_tiles(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
                  int64_t y_stride, int cols_valid, float lo, float hi) {
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   int64_t t = 0;
   for (; t + kTileRows <= m; t += kTileRows)
-    tile<kTileRows, Clamped>(a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride, cols_valid, vlo,
-                             vhi);
+    tile<kTileRows, Clamped, Silu>(a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride,
+                                   cols_valid, vlo, vhi);
   if (t < m)
-    kTiles<Clamped>[m - t](a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride, cols_valid, vlo,
-                           vhi);
+    kTiles<Clamped, Silu>[m - t](a + t * a_stride, a_stride, k_pairs, panel, y + t * y_stride, y_stride, cols_valid,
+                                 vlo, vhi);
 }
 
 }  // namespace
 
 void panel_avx512(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid, float lo, float hi) {
+                  int64_t y_stride, int cols_valid, float lo, float hi, Activation act) {
   const bool clamped = lo > -__builtin_inff() || hi < __builtin_inff();
-  (clamped ? panel_tiles<true> : panel_tiles<false>)(a, a_stride, m, k_pairs, panel, y, y_stride, cols_valid, lo, hi);
+  using PanelTiles = void (*)(const uint32_t*, int64_t, int64_t, int64_t, const uint32_t*, float*, int64_t, int, float,
+                              float);
+  const PanelTiles tiles = act == Activation::silu ? (clamped ? panel_tiles<true, true> : panel_tiles<false, true>)
+                                                   : (clamped ? panel_tiles<true, false> : panel_tiles<false, false>);
+  tiles(a, a_stride, m, k_pairs, panel, y, y_stride, cols_valid, lo, hi);
 }
 
 void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "kernels/batch_ops.h"  // silu_scalar
 #include "kernels/gemm_int8_internal.h"
 #include "kernels/gemm_internal.h"
 #include "kernels/isa.h"
@@ -35,7 +36,8 @@ void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int6
 }
 
 void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
-                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
+                       Activation act) {
   for (int64_t t = 0; t < m; ++t) {
     int32_t acc[kInt8Panel] = {};
     const uint8_t* at = a + t * a_stride;
@@ -45,8 +47,8 @@ void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale,
         for (int i = 0; i < 4; ++i) acc[j] += int32_t{at[4 * k + i]} * int32_t{b[4 * j + i]};
     }
     for (int j = 0; j < cols_valid; ++j) {
-      const float v = static_cast<float>(acc[j] - panel.correction[j]) * panel.w_scale[j] * a_scale[t];
-      y[t * y_stride + j] = std::min(std::max(v, lo), hi);
+      const float v = std::min(std::max(static_cast<float>(acc[j] - panel.correction[j]) * panel.w_scale[j] * a_scale[t], lo), hi);
+      y[t * y_stride + j] = act == Activation::silu ? silu_scalar(v) : v;
     }
   }
 }
@@ -118,7 +120,7 @@ void quantize_row_int8(const float* x, int64_t cols, int64_t k_quads, Clamp in, 
   quantize_fn()(x, cols, 1, cols, k_quads, in.lo, in.hi, out, 4 * k_quads, scale);
 }
 
-void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out) {
+void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out, Activation act) {
   if (n <= 0) return;
   const int64_t width = 4 * detail::packed_row_stride(w.k_quads);  // bytes: quads are 4-byte units
   thread_local std::vector<uint8_t> a;  // reused: encoders call this hundreds of times
@@ -136,7 +138,7 @@ void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp i
   detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
     const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
     panel(a_data + t0 * width, width, scale_data + t0, m, w.k_quads, panel_at(w, p),
-          y + t0 * w.rows + p * kInt8Panel, w.rows, cols_valid, out.lo, out.hi);
+          y + t0 * w.rows + p * kInt8Panel, w.rows, cols_valid, out.lo, out.hi, act);
   });
 }
 

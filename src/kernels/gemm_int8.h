@@ -51,9 +51,14 @@ struct Clamp {
   bool active() const { return lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity(); }
 };
 
-// y[n, w.rows] = clamp_out(clamp_in(x[n, w.cols]) · wᵀ) with x quantized per row. Spread over
-// the thread pool. x and y must not overlap.
-void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in = {}, Clamp out = {});
+// What the GEMMs apply to each output after its clamp, while it is still in a register (no pass
+// over y): SiLU gives exactly what kernels::silu (batch_ops.h) gives on the same ISA.
+enum class Activation { none, silu };
+
+// y[n, w.rows] = act(clamp_out(clamp_in(x[n, w.cols]) · wᵀ)) with x quantized per row. Spread
+// over the thread pool. x and y must not overlap.
+void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in = {}, Clamp out = {},
+               Activation act = Activation::none);
 
 // The quantized activations of one row as gemm_int8 makes them, for tests: qx + 128 in
 // out[0, 4·k_quads) (padding: 128) and the row's scale.

@@ -21,7 +21,7 @@ __m512i clamp_int(__m512i v, int lo, int hi) {
   return _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
 }
 
-template <int R>
+template <int R, bool Silu>
 void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
           int64_t y_stride, int cols_valid, __m512 lo, __m512 hi) {
   __v16si acc0[R], acc1[R];
@@ -37,6 +37,10 @@ void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_qu
     __m512 v1 = _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc1[r], c1)), s1), as);
     v0 = min16(max16(v0, lo), hi);
     v1 = min16(max16(v1, lo), hi);
+    if constexpr (Silu) {  // as kernels::silu: identical results
+      v0 = sigmoid_mul16(v0, v0);
+      v1 = sigmoid_mul16(v1, v1);
+    }
     _mm512_mask_storeu_ps(y + r * y_stride, m0, v0);
     _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, v1);
   }
@@ -44,21 +48,31 @@ void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_qu
 
 using TileFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, const Int8Panel&, float*, int64_t, int, __m512,
                         __m512);
-constexpr TileFn kTiles[kTileRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>,  tile<5>, tile<6>,
-                                          tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+template <bool Silu>
+constexpr TileFn kTiles[kTileRows + 1] = {nullptr,         tile<1, Silu>,  tile<2, Silu>,  tile<3, Silu>, tile<4, Silu>,
+                                          tile<5, Silu>,   tile<6, Silu>,  tile<7, Silu>,  tile<8, Silu>, tile<9, Silu>,
+                                          tile<10, Silu>,  tile<11, Silu>, tile<12, Silu>};
+
+template <bool Silu>
+void panel_tiles(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
+                 const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  int64_t t = 0;
+  for (; t + kTileRows <= m; t += kTileRows)
+    tile<kTileRows, Silu>(a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride,
+                          cols_valid, vlo, vhi);
+  if (t < m)
+    kTiles<Silu>[m - t](a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride,
+                        cols_valid, vlo, vhi);
+}
 
 }  // namespace
 
 void panel_int8_avx512(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
-                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
-  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-  int64_t t = 0;
-  for (; t + kTileRows <= m; t += kTileRows)
-    tile<kTileRows>(a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid,
-                    vlo, vhi);
-  if (t < m)
-    kTiles[m - t](a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid, vlo,
-                  vhi);
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
+                       Activation act) {
+  (act == Activation::silu ? panel_tiles<true> : panel_tiles<false>)(a, a_stride, a_scale, m, k_quads, panel, y,
+                                                                     y_stride, cols_valid, lo, hi);
 }
 
 void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,

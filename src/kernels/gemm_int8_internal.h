@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/gemm_int8.h"  // Activation
+
 namespace gemma4::kernels::detail {
 
 // Quantizes rows x[t] (stride x_stride floats, `cols` values, clamped to [lo, hi] first) to
@@ -11,7 +13,7 @@ using QuantizeRowsFn = void (*)(const float* x, int64_t x_stride, int64_t n, int
 
 // For rows t in [0, m) of quantized activations (4·k_quads bytes each, a_stride bytes apart) against
 // one packed panel:
-// y[t·y_stride + j] = clamp(float(Σ a·q − correction[j]) · w_scale[j] · a_scale[t], lo, hi)
+// y[t·y_stride + j] = act(clamp(float(Σ a·q − correction[j]) · w_scale[j] · a_scale[t], lo, hi))
 // for j < cols_valid (≤ 32).
 struct Int8Panel {
   const int8_t* q;
@@ -19,15 +21,18 @@ struct Int8Panel {
   const int32_t* correction;
 };
 using Int8PanelFn = void (*)(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
-                             const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi);
+                             const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
+                             Activation act);
 
 void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
                                float hi, uint8_t* out, int64_t out_stride, float* scales);
 void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
-                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi);
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
+                       Activation act);
 void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,
                                float hi, uint8_t* out, int64_t out_stride, float* scales);
 void panel_int8_avx512(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
-                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi);
+                       const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
+                       Activation act);
 
 }  // namespace gemma4::kernels::detail

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/gemm_int8.h"  // Activation
 #include "kernels/matmul.h"
 #include "tensor/weight.h"
 
@@ -50,8 +51,9 @@ using RoundPairsFn = void (*)(const float* x, int64_t x_stride, int64_t n, int64
 
 // For rows t in [0, m) of a (bf16 pairs, rows a_stride pairs apart) against one packed panel:
 // y[t * y_stride + j] = clamp(Σ_c a[t][c] · panel[c][j], lo, hi) for j < cols_valid (≤ 32).
+// With act = silu each stored value is then silu(value) (gemm_int8.h's Activation).
 using PanelFn = void (*)(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel,
-                         float* y, int64_t y_stride, int cols_valid, float lo, float hi);
+                         float* y, int64_t y_stride, int cols_valid, float lo, float hi, Activation act);
 
 // Distance of two rows of packed activations, in 4-byte units (`units` of data per row): rounded
 // up to a cache line, plus one line, so that it is never a multiple of 4 KiB. The 12 rows a
@@ -62,10 +64,10 @@ inline int64_t packed_row_stride(int64_t units) { return (units + 15) / 16 * 16 
 void round_pairs_scalar(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
                         float hi, uint32_t* out, int64_t out_stride);
 void panel_scalar(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid, float lo, float hi);
+                  int64_t y_stride, int cols_valid, float lo, float hi, Activation act);
 void round_pairs_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_pairs, float lo,
                         float hi, uint32_t* out, int64_t out_stride);
 void panel_avx512(const uint32_t* a, int64_t a_stride, int64_t m, int64_t k_pairs, const uint32_t* panel, float* y,
-                  int64_t y_stride, int cols_valid, float lo, float hi);
+                  int64_t y_stride, int cols_valid, float lo, float hi, Activation act);
 
 }  // namespace gemma4::kernels::detail

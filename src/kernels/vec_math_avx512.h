@@ -69,4 +69,10 @@ inline __m512 scaled_exp2_nonpositive512(__m512 t, float c) {
   return _mm512_scalef_ps(p, n);
 }
 
+// a · σ(b) = a / (1 + e^(-b)) for 16 floats; SiLU is sigmoid_mul16(x, x).
+inline __m512 sigmoid_mul16(__m512 a, __m512 b) {
+  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), b));
+  return _mm512_div_ps(a, _mm512_add_ps(_mm512_set1_ps(1.f), e));
+}
+
 }  // namespace gemma4::kernels::detail

@@ -395,11 +395,12 @@ void AudioEncoder::feed_forward(const FeedForwardWeights& w, std::vector<float>&
   float* hidden = Scratch::sized(s.wide, T * ff);
   float* out = Scratch::sized(s.out, T * d);
   clamp_norm_rows(x.data(), in, T, w.pre_norm, -c.gradient_clipping, c.gradient_clipping);
-  apply(w.up, in, T, hidden);
-  if (numerics_ != EncoderNumerics::exact)
-    kernels::silu(hidden, T * ff);
-  else
+  if (numerics_ != EncoderNumerics::exact) {
+    apply(w.up, in, T, hidden, kernels::Activation::silu);  // SiLU as the GEMM stores
+  } else {
+    apply(w.up, in, T, hidden);
     for (int64_t i = 0; i < T * ff; ++i) hidden[i] = silu(hidden[i]);
+  }
   apply(w.down, hidden, T, out);
   add_clamped_norm(x, out, T, w.post_norm, c.residual_weight);
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/thread_pool.h"
+#include "kernels/batch_ops.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
 
@@ -35,13 +36,13 @@ void apply_unclipped(const ClippedLinear& l, const float* x, int64_t n, float* y
     kernels::matmul(l.weight, x, n, y);
 }
 
-void apply(const ClippedLinear& l, const float* x, int64_t n, float* y) {
+void apply(const ClippedLinear& l, const float* x, int64_t n, float* y, kernels::Activation act) {
   if (l.packed_int8.rows > 0) {  // the int8 GEMM clamps as it quantizes and as it scales
-    kernels::gemm_int8(l.packed_int8, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max});
+    kernels::gemm_int8(l.packed_int8, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max}, act);
     return;
   }
   if (l.packed.rows > 0) {  // so does the bf16 GEMM
-    kernels::gemm(l.packed, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max});
+    kernels::gemm(l.packed, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max}, act);
     return;
   }
   const bool clip_in = std::isfinite(l.input_min) || std::isfinite(l.input_max);
@@ -53,6 +54,7 @@ void apply(const ClippedLinear& l, const float* x, int64_t n, float* y) {
   apply_unclipped(l, clip_in ? clamped.data() : x, n, y);
   if (std::isfinite(l.output_min) || std::isfinite(l.output_max))
     clamp_into(y, static_cast<size_t>(n * l.weight.rows), l.output_min, l.output_max, y);
+  if (act == kernels::Activation::silu) kernels::silu(y, n * l.weight.rows);
 }
 
 std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {

@@ -42,8 +42,10 @@ struct ClippedLinear {
 
 // y[n, out] = clamp(clamp(x, input bounds) · Wᵀ, output bounds), packed GEMM when packed.
 std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n);
-// The same into y (n × rows floats; must not overlap x).
-void apply(const ClippedLinear& l, const float* x, int64_t n, float* y);
+// The same into y (n × rows floats; must not overlap x), then `act` on every output: fused into
+// the packed GEMMs, a separate kernels::silu pass otherwise (same numbers either way).
+void apply(const ClippedLinear& l, const float* x, int64_t n, float* y,
+           kernels::Activation act = kernels::Activation::none);
 // y = x · Wᵀ without the bounds (x[n, cols], y[n, rows]).
 void apply_unclipped(const ClippedLinear& l, const float* x, int64_t n, float* y);
 

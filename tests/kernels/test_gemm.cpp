@@ -112,6 +112,32 @@ TEST(Gemm, ClampsInputAndOutputLikeSeparatePasses) {
   }
 }
 
+// SiLU as the GEMM stores equals the GEMM then kernels::silu, bit for bit, on every ISA, with
+// output clamps and a partial last panel and tile.
+TEST(Gemm, SiluOnTheStoresEqualsASeparatePass) {
+  const int64_t n = 29, rows = 45, cols = 37;
+  const std::vector<float> w = test::random_floats(rows * cols, 13, 0.3f);
+  const std::vector<float> x = test::random_floats(n * cols, 14, 2.f);
+  const kernels::Clamp in{-1.5f, 1.2f}, out{-0.8f, 0.9f};
+  for (kernels::Isa isa : test::supported_isas()) {
+    test::IsaScope scope(isa);
+    kernels::PackedBf16 bf16;
+    kernels::pack_bf16(w.data(), rows, cols, cols, bf16);
+    const kernels::PackedInt8 int8 = kernels::pack_int8(f32_matrix_view(w.data(), rows, cols, "w"));
+    for (const kernels::Clamp& out_clamp : {kernels::Clamp{}, out}) {
+      std::vector<float> want(static_cast<size_t>(n * rows)), got(want.size());
+      kernels::gemm(bf16, x.data(), n, want.data(), in, out_clamp);
+      kernels::silu(want.data(), n * rows);
+      kernels::gemm(bf16, x.data(), n, got.data(), in, out_clamp, kernels::Activation::silu);
+      EXPECT_EQ(got, want) << "bf16 " << kernels::isa_name(isa);
+      kernels::gemm_int8(int8, x.data(), n, want.data(), in, out_clamp);
+      kernels::silu(want.data(), n * rows);
+      kernels::gemm_int8(int8, x.data(), n, got.data(), in, out_clamp, kernels::Activation::silu);
+      EXPECT_EQ(got, want) << "int8 " << kernels::isa_name(isa);
+    }
+  }
+}
+
 TEST(Gemm, PacksBf16WeightsExactly) {
   const Weight w = test::random_bf16_weight(5, 9, 5);
   const kernels::PackedBf16 packed = kernels::pack_bf16(w);
