@@ -109,14 +109,14 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
 
 namespace gemma4::kernels {
 
-void attend_heads_bf16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores) {
   const auto& ops = active_ops();
   constexpr int kMaxHeads = 8;
-  if (ops.attend_heads_bf16 && dim % 16 == 0) {
+  if (ops.attend_heads_f16 && dim % 16 == 0) {
     for (int g0 = 0; g0 < heads; g0 += kMaxHeads)
-      ops.attend_heads_bf16(q + g0 * q_stride, q_stride, heads - g0 < kMaxHeads ? heads - g0 : kMaxHeads, keys,
+      ops.attend_heads_f16(q + g0 * q_stride, q_stride, heads - g0 < kMaxHeads ? heads - g0 : kMaxHeads, keys,
                             values, count, dim, scale, out + g0 * out_stride, out_stride, scores);
     return;
   }
@@ -125,7 +125,7 @@ void attend_heads_bf16(const float* q, int64_t q_stride, int heads, const uint16
   thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(dim));
   auto widen = [&](const uint16_t* r) {
-    for (int64_t d = 0; d < dim; ++d) row[d] = bf16_to_f32(r[d]);
+    for (int64_t d = 0; d < dim; ++d) row[d] = f16_to_f32(r[d]);
   };
   for (int64_t j = 0; j < count; ++j) {
     widen(keys[j]);

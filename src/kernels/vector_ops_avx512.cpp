@@ -139,12 +139,11 @@ inline __m256 reduce8(const __m512 (&v)[8]) {
   return _mm512_castps512_ps256(_mm512_shuffle_f32x4(w, w, _MM_SHUFFLE(2, 0, 2, 0)));
 }
 
-// 16 consecutive K/V values as floats: float32 rows as they are, bfloat16 rows widened exactly
-// (the bf16 bits are the high half of the float32's).
+// 16 consecutive K/V values as floats: float32 rows as they are, IEEE half rows widened
+// (exactly: every f16 is a float32) by vcvtph2ps.
 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512 load16(const uint16_t* p) {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // out_g[d0 .. d0 + 16·S) = Σ_j scores[g · count + j] · values[j][d0 ..] for the G heads.
@@ -173,7 +172,7 @@ inline void weigh_values(const T* const* values, const float* scores, int64_t co
     for (int s = 0; s < S; ++s) _mm512_storeu_ps(out + g * out_stride + d0 + 16 * s, acc[g][s]);
 }
 
-// G query heads against the same keys and values (float32 or bfloat16 rows); dim % 16 == 0.
+// G query heads against the same keys and values (float32 or IEEE half rows); dim % 16 == 0.
 template <int G, typename T>
 void attend_heads_g(const float* q, int64_t q_stride, const T* const* keys, const T* const* values, int64_t count,
                     int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
@@ -232,7 +231,7 @@ void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const floa
   attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
 }
 
-void attend_heads_bf16_avx512(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+void attend_heads_f16_avx512(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                               const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                               int64_t out_stride, float* scores) {
   attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
@@ -243,7 +242,7 @@ void attend_heads_bf16_avx512(const float* q, int64_t q_stride, int heads, const
 const VectorOps& avx512_vector_ops() {
   static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,    gelu_tanh_mul_avx512,
                              softcap_avx512, softmax_avx512, attend_heads_avx512,
-                             attend_heads_bf16_avx512};
+                             attend_heads_f16_avx512};
   return ops;
 }
 

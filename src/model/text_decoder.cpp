@@ -32,7 +32,7 @@ struct TextDecoder::Scratch {
   std::vector<float> gate, up;
   // K/V of this forward's rows for each KV-owning layer ([n, kv_row]); written to the caches at the end.
   std::vector<std::vector<float>> fresh_k, fresh_v;
-  // The same rounded to bf16, when some chunk's cache is bf16: its queries attend to these, so
+  // The same rounded to f16, when some chunk's cache is f16: its queries attend to these, so
   // they see exactly what the cache will hold (chunked prefill stays equal to one prefill).
   std::vector<std::vector<uint16_t>> fresh_k16, fresh_v16;
 };
@@ -45,14 +45,14 @@ void add_inplace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-void round_to_bf16(const std::vector<float>& x, std::vector<uint16_t>& y) {
+void round_to_f16(const std::vector<float>& x, std::vector<uint16_t>& y) {
   y.resize(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = f32_to_bf16(x[i]);
+  for (size_t i = 0; i < x.size(); ++i) y[i] = f32_to_f16(x[i]);
 }
 
-bool any_bf16_cache(std::span<Chunk> chunks) {
+bool any_f16_cache(std::span<Chunk> chunks) {
   for (const Chunk& ch : chunks)
-    if (ch.cache->precision() == KvPrecision::bf16) return true;
+    if (ch.cache->precision() == KvPrecision::f16) return true;
   return false;
 }
 
@@ -77,7 +77,7 @@ TextDecoder::TextDecoder(ModelConfig config, TextWeights weights)
 KvPrecision TextDecoder::kv_precision() const {
   for (const DecoderLayerWeights& w : weights_.layers)
     for (const Weight* m : {&w.q_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj})
-      if (is_block_quantized(m->format)) return KvPrecision::bf16;
+      if (is_block_quantized(m->format)) return KvPrecision::f16;
   return KvPrecision::f32;
 }
 
@@ -195,9 +195,9 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
     rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
     for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
     rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
-    if (any_bf16_cache(chunks)) {
-      round_to_bf16(k, s.fresh_k16[layer]);
-      round_to_bf16(v, s.fresh_v16[layer]);
+    if (any_f16_cache(chunks)) {
+      round_to_f16(k, s.fresh_k16[layer]);
+      round_to_f16(v, s.fresh_v16[layer]);
     }
   }
 
@@ -222,12 +222,12 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   auto first_visible = [&](int64_t pos) { return sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0; };
 
   // Per chunk, row pointers of every visible position, per KV head: earlier ones in the
-  // cache, this chunk's in s.fresh_* (float32 or bf16, as the chunk's cache stores them).
+  // cache, this chunk's in s.fresh_* (float32 or f16, as the chunk's cache stores them).
   struct Visible {
     int64_t start = 0, first = 0, span = 0;  // cache length, first visible position, positions
-    bool bf16 = false;
+    bool f16 = false;
     std::vector<const float*> keys, values;         // [nkv][span], float32 caches
-    std::vector<const uint16_t*> keys16, values16;  // [nkv][span], bf16 caches
+    std::vector<const uint16_t*> keys16, values16;  // [nkv][span], f16 caches
   };
   // Points `keys` / `values` at the rows of positions first .. start + rows - 1.
   auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_key,
@@ -255,11 +255,11 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
           "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
     v.first = first_visible(v.start);
     v.span = v.start + rows - v.first;
-    v.bf16 = cache.precision() == KvPrecision::bf16;
-    if (v.bf16) {
+    v.f16 = cache.precision() == KvPrecision::f16;
+    if (v.f16) {
       gather(v.keys16, v.values16, s.fresh_k16[src].data() + kv_row0 * kv_row,
-             s.fresh_v16[src].data() + kv_row0 * kv_row, [&](int64_t p) { return cache.key_bf16(src, p); },
-             [&](int64_t p) { return cache.value_bf16(src, p); }, v, rows);
+             s.fresh_v16[src].data() + kv_row0 * kv_row, [&](int64_t p) { return cache.key_f16(src, p); },
+             [&](int64_t p) { return cache.value_f16(src, p); }, v, rows);
     } else {
       gather(v.keys, v.values, s.fresh_k[src].data() + kv_row0 * kv_row, s.fresh_v[src].data() + kv_row0 * kv_row,
              [&](int64_t p) { return cache.key(src, p); }, [&](int64_t p) { return cache.value(src, p); }, v, rows);
@@ -286,8 +286,8 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     const float* q = s.q.data() + head0;
     float* out = s.attn.data() + head0;
     const int heads = static_cast<int>(heads_per_task);
-    if (v.bf16) {
-      kernels::attend_heads_bf16(q, hd, heads, v.keys16.data() + offset, v.values16.data() + offset, count, hd, 1.f,
+    if (v.f16) {
+      kernels::attend_heads_f16(q, hd, heads, v.keys16.data() + offset, v.values16.data() + offset, count, hd, 1.f,
                                  out, hd, scores.data());
     } else {
       kernels::attend_heads(q, hd, heads, v.keys.data() + offset, v.values.data() + offset, count, hd, 1.f, out, hd,

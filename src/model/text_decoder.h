@@ -69,8 +69,8 @@ class TextDecoder {
   // A fresh cache sized for this model, in kv_precision(). `forward` takes caches of either
   // precision (tests compare them on one model).
   KVCache new_cache(int64_t sliding_slack = 64) const { return KVCache(config_.text, sliding_slack, kv_precision()); }
-  // bf16 when the matrices are quantized (the fast paths: long-context decode is bound by
-  // reading K/V, and bf16 rounding is far below the quantization error); float32 on the
+  // f16 when the matrices are quantized (the fast paths: long-context decode is bound by
+  // reading K/V, and f16 rounding is far below the quantization error); float32 on the
   // reference path (float weights), which must match the goldens bit for bit.
   KvPrecision kv_precision() const;
 

@@ -29,7 +29,7 @@ KVCache::KVCache(const TextConfig& config, int64_t sliding_slack, KvPrecision pr
 // Room for `rows` rows in the storage of this cache's precision.
 void KVCache::resize_rows(LayerCache& c, int64_t rows) {
   const size_t values = static_cast<size_t>(rows * c.row);
-  if (precision_ == KvPrecision::bf16) {
+  if (precision_ == KvPrecision::f16) {
     c.k16.resize(values);
     c.v16.resize(values);
   } else {
@@ -54,12 +54,12 @@ const float* KVCache::value(int64_t layer, int64_t position) const {
   return c.v.data() + slot(c, position) * c.row;
 }
 
-const uint16_t* KVCache::key_bf16(int64_t layer, int64_t position) const {
+const uint16_t* KVCache::key_f16(int64_t layer, int64_t position) const {
   const LayerCache& c = layers_[layer];
   return c.k16.data() + slot(c, position) * c.row;
 }
 
-const uint16_t* KVCache::value_bf16(int64_t layer, int64_t position) const {
+const uint16_t* KVCache::value_f16(int64_t layer, int64_t position) const {
   const LayerCache& c = layers_[layer];
   return c.v16.data() + slot(c, position) * c.row;
 }
@@ -73,12 +73,12 @@ void KVCache::write(int64_t layer, const float* k, const float* v, int64_t n) {
     const int64_t s = slot(c, length_ + i);
     const float* ki = k + i * c.row;
     const float* vi = v + i * c.row;
-    if (precision_ == KvPrecision::bf16) {
+    if (precision_ == KvPrecision::f16) {
       uint16_t* kd = c.k16.data() + s * c.row;
       uint16_t* vd = c.v16.data() + s * c.row;
       for (int64_t j = 0; j < c.row; ++j) {
-        kd[j] = f32_to_bf16(ki[j]);
-        vd[j] = f32_to_bf16(vi[j]);
+        kd[j] = f32_to_f16(ki[j]);
+        vd[j] = f32_to_f16(vi[j]);
       }
     } else {
       std::memcpy(c.k.data() + s * c.row, ki, c.row * sizeof(float));

@@ -4,8 +4,8 @@
 // position; sliding-window layers keep a ring of the last (window - 1 + slack) positions,
 // so their memory does not grow with the context. KV-shared layers store nothing (they
 // read their donor layer's rows). Rows are [num_kv_heads · head_dim] values each, stored as
-// float32 (the reference path) or bfloat16 (the quantized fast paths: decode of a long context
-// is bound by reading these rows, and bf16 halves the bytes; see KvPrecision).
+// float32 (the reference path) or IEEE half (the quantized fast paths: decode of a long context
+// is bound by reading these rows, and f16 halves the bytes; see KvPrecision).
 //
 // The decoder writes the rows of a new chunk after all layers ran (`write` then `advance`),
 // so positions of the chunk itself are never read from here during that chunk.
@@ -17,10 +17,13 @@
 
 namespace gemma4 {
 
-// How a cache stores its rows. bf16 rows are rounded to nearest even from the float32 K/V the
-// layer computed; the decoder rounds a forward's own rows the same way before attending to
-// them, so a token sees the same K/V whether it was cached earlier or is in the same chunk.
-enum class KvPrecision { f32, bf16 };
+// How a cache stores its rows. f16 rows are rounded to nearest even (f32_to_f16) from the
+// float32 K/V the layer computed; the decoder rounds a forward's own rows the same way before
+// attending to them, so a token sees the same K/V whether it was cached earlier or is in the
+// same chunk. IEEE half rather than bfloat16: the same bytes with 3 more mantissa bits (8x
+// finer rounding), and K/V leave RMS norms (|x| <= sqrt(head_dim) · norm scale), far inside
+// f16's range. llama.cpp keeps F16 K/V by default too.
+enum class KvPrecision { f32, f16 };
 
 class KVCache {
  public:
@@ -41,14 +44,14 @@ class KVCache {
   bool stores(int64_t layer) const { return layers_[layer].capacity >= 0; }
   int64_t row_size(int64_t layer) const { return layers_[layer].row; }
   // Rows of `position` (< length()); the position must still be held (see oldest_held).
-  // key / value: float32 caches only; key_bf16 / value_bf16 (raw bfloat16 bits): bf16 caches only.
+  // key / value: float32 caches only; key_f16 / value_f16 (raw IEEE half bits): f16 caches only.
   const float* key(int64_t layer, int64_t position) const;
   const float* value(int64_t layer, int64_t position) const;
-  const uint16_t* key_bf16(int64_t layer, int64_t position) const;
-  const uint16_t* value_bf16(int64_t layer, int64_t position) const;
+  const uint16_t* key_f16(int64_t layer, int64_t position) const;
+  const uint16_t* value_f16(int64_t layer, int64_t position) const;
   int64_t oldest_held(int64_t layer) const;
   // Stores `n` rows for positions length() .. length()+n-1 of `layer` (k, v: [n, row_size]),
-  // rounded to bf16 (f32_to_bf16) in a bf16 cache.
+  // rounded to f16 (f32_to_f16) in an f16 cache.
   void write(int64_t layer, const float* k, const float* v, int64_t n);
   void advance(int64_t n) { length_ += n; }
 
@@ -58,7 +61,7 @@ class KVCache {
     int64_t capacity = -1;  // ring size in rows (sliding), 0 = unbounded (full), -1 = stores nothing
     int64_t oldest = 0;     // oldest position still valid (sliding)
     std::vector<float> k, v;         // float32 rows (KvPrecision::f32)
-    std::vector<uint16_t> k16, v16;  // bfloat16 rows (KvPrecision::bf16)
+    std::vector<uint16_t> k16, v16;  // IEEE half rows (KvPrecision::f16)
   };
   int64_t slot(const LayerCache& c, int64_t position) const;
   void resize_rows(LayerCache& c, int64_t rows);

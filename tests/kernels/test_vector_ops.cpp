@@ -148,10 +148,10 @@ TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
   }
 }
 
-// attend_heads_bf16 (a bf16 KV cache) equals attend_heads on the same rows widened to float32,
+// attend_heads_f16 (an f16 KV cache) equals attend_heads on the same rows widened to float32,
 // bit for bit: widening is exact and both run the same operations in the same order. Every
 // specialized head count, more heads than one call takes, and dims off the 16-value fast path.
-TEST(VectorOps, AttendHeadsBf16EqualsAttendHeadsOnWidenedRows) {
+TEST(VectorOps, AttendHeadsF16EqualsAttendHeadsOnWidenedRows) {
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
     for (int heads : {1, 2, 3, 5, 8, 12}) {
@@ -160,12 +160,15 @@ TEST(VectorOps, AttendHeadsBf16EqualsAttendHeadsOnWidenedRows) {
           SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
                        " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
           const int64_t stride = dim + 5;
-          const auto q = random_floats(heads * stride, 31), kv = random_floats(2 * count * dim, 32);
+          const auto q = random_floats(heads * stride, 31);
+          auto kv = random_floats(2 * count * dim, 32);
+          kv[0] = 3e-6f;  // an f16 subnormal
+          kv[kv.size() - 1] = -1e-9f;  // below f16's range: -0
           std::vector<uint16_t> kv16(kv.size());
           std::vector<float> widened(kv.size());
           for (size_t i = 0; i < kv.size(); ++i) {
-            kv16[i] = f32_to_bf16(kv[i]);
-            widened[i] = bf16_to_f32(kv16[i]);
+            kv16[i] = f32_to_f16(kv[i]);
+            widened[i] = f16_to_f32(kv16[i]);
           }
           std::vector<const uint16_t*> keys16, values16;
           std::vector<const float*> keys, values;
@@ -178,7 +181,7 @@ TEST(VectorOps, AttendHeadsBf16EqualsAttendHeadsOnWidenedRows) {
           std::vector<float> got(heads * stride, 0.f), want(heads * stride, 0.f), scratch(heads * count);
           kernels::attend_heads(q.data(), stride, heads, keys.data(), values.data(), count, dim, 0.4f, want.data(),
                                 stride, scratch.data());
-          kernels::attend_heads_bf16(q.data(), stride, heads, keys16.data(), values16.data(), count, dim, 0.4f,
+          kernels::attend_heads_f16(q.data(), stride, heads, keys16.data(), values16.data(), count, dim, 0.4f,
                                      got.data(), stride, scratch.data());
           EXPECT_EQ(got, want);
         }

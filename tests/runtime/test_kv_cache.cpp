@@ -64,34 +64,34 @@ TEST(KVCache, ChunkedPrefillAndDecodeEqualOneLongPrefill) {
   }
 }
 
-// A bf16 cache: a forward's own rows are rounded to bf16 before its queries read them, so a
+// An f16 cache: a forward's own rows are rounded to f16 before its queries read them, so a
 // token sees the same K/V whether it came from the cache or from its own chunk.
-TEST(KVCache, Bf16ChunkedPrefillAndDecodeEqualOneLongPrefill) {
+TEST(KVCache, F16ChunkedPrefillAndDecodeEqualOneLongPrefill) {
   const auto ids = prompt45();
-  const auto want = all_logits(ids, KvPrecision::bf16);
+  const auto want = all_logits(ids, KvPrecision::f16);
   for (int64_t chunk : {1, 7, 20}) {
     SCOPED_TRACE("chunk " + std::to_string(chunk));
-    EXPECT_TRUE(all_close(chunked_logits(ids, chunk, 0, KvPrecision::bf16), want, 1e-4));
+    EXPECT_TRUE(all_close(chunked_logits(ids, chunk, 0, KvPrecision::f16), want, 1e-4));
   }
 }
 
 // The float32 reference path keeps float32 K/V (the goldens hold it bit for bit); quantized
-// matrices get a bf16 cache, which holds half the bytes.
-TEST(KVCache, QuantizedModelsGetABf16CacheOfHalfTheBytes) {
+// matrices get an f16 cache, which holds half the bytes.
+TEST(KVCache, QuantizedModelsGetAnF16CacheOfHalfTheBytes) {
   auto reference = tiny_decoder();
   EXPECT_EQ(reference->new_cache().precision(), KvPrecision::f32);
   LoadOptions q4;
   q4.weights = WeightFormat::q4_0;
-  EXPECT_EQ(TextDecoder::load(tiny_dir(), q4)->new_cache().precision(), KvPrecision::bf16);
+  EXPECT_EQ(TextDecoder::load(tiny_dir(), q4)->new_cache().precision(), KvPrecision::f16);
 
   const auto ids = prompt45();
-  KVCache f32(reference->config(), 8, KvPrecision::f32), bf16(reference->config(), 8, KvPrecision::bf16);
-  for (KVCache* c : {&f32, &bf16}) {
+  KVCache f32(reference->config(), 8, KvPrecision::f32), f16(reference->config(), 8, KvPrecision::f16);
+  for (KVCache* c : {&f32, &f16}) {
     Chunk chunk{c, ids, {}};
     reference->forward(std::span<Chunk>(&chunk, 1), LogitsMode::none);
   }
-  EXPECT_GT(bf16.bytes(), 0u);
-  EXPECT_EQ(2 * bf16.bytes(), f32.bytes());
+  EXPECT_GT(f16.bytes(), 0u);
+  EXPECT_EQ(2 * f16.bytes(), f32.bytes());
 }
 
 TEST(KVCache, BatchedChunksEqualSeparateRuns) {
