@@ -10,6 +10,7 @@
 // The decoder writes the rows of a new chunk after all layers ran (`write` then `advance`),
 // so positions of the chunk itself are never read from here during that chunk.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +25,9 @@ namespace gemma4 {
 // finer rounding), and K/V leave RMS norms (|x| <= sqrt(head_dim) · norm scale), far inside
 // f16's range. llama.cpp keeps F16 K/V by default too.
 enum class KvPrecision { f32, f16 };
+
+// Bytes one stored K or V value takes.
+inline size_t kv_value_bytes(KvPrecision p) { return p == KvPrecision::f16 ? 2 : 4; }
 
 class KVCache {
  public:
