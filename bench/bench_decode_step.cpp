@@ -3,11 +3,13 @@
 // are filled with random rows (attention costs the same whatever the keys hold).
 //
 //   build/bench_decode_step --model DIR [--weights q4] [--threads 2] [--context 512] [--batch 4]
-//                           [--steps 16] [--rounds 5] [--only-batch 1]
+//                           [--steps 16] [--rounds 5] [--only-batch 1] [--kv f32|f16]
 //
 // Rounds alternate `steps` single-stream steps and `steps` batched steps, so both see the same
 // machine (shared machines drift); it prints each round's ms per step and the batch's total
 // tokens/s as a multiple of single stream's, then the best round of each and the median ratio.
+// --kv picks the K/V cache precision (default: the model's own, TextDecoder::kv_precision) to
+// compare the two within one run.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -30,6 +32,7 @@ struct Options {
   int threads = 0;
   int64_t context = 512, batch = 4, steps = 16, rounds = 5;
   bool profile_batch = false;  // only batched steps (for a profiler)
+  std::string kv;              // "f32" | "f16" | "" (the model's)
 };
 
 Options parse(int argc, char** argv) {
@@ -44,12 +47,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--steps") o.steps = std::stoll(v);
     else if (a == "--rounds") o.rounds = std::stoll(v);
     else if (a == "--only-batch") o.profile_batch = v == "1";
+    else if (a == "--kv" && (v == "f32" || v == "f16")) o.kv = v;
     else o.model.clear();
   }
   if (o.model.empty() || argc % 2 == 0) {
     std::fprintf(stderr,
                  "usage: bench_decode_step --model DIR [--weights q4] [--threads N] [--context 512] [--batch 4] "
-                 "[--steps 16] [--rounds 5] [--only-batch 1]\n");
+                 "[--steps 16] [--rounds 5] [--only-batch 1] [--kv f32|f16]\n");
     std::exit(2);
   }
   return o;
@@ -93,8 +97,9 @@ int main(int argc, char** argv) {
   const TextConfig& c = decoder->config();
   std::mt19937 rng(1);
   std::vector<KVCache> caches;
+  const KvPrecision kv = o.kv.empty() ? decoder->kv_precision() : o.kv == "f16" ? KvPrecision::f16 : KvPrecision::f32;
   for (int64_t b = 0; b < o.batch; ++b) {
-    caches.push_back(decoder->new_cache());
+    caches.push_back(KVCache(c, 64, kv));
     fill_cache(caches.back(), c, o.context, rng);
   }
   std::vector<int64_t> ids(static_cast<size_t>(o.batch));
@@ -116,8 +121,8 @@ int main(int argc, char** argv) {
     for (int64_t b = 0; b < count; ++b) caches[b].truncate(o.context);
     return t;
   };
-  std::printf("threads %d, weights %s, context %lld, batch %lld, %lld steps per round\n", num_threads(),
-              o.weights.c_str(), static_cast<long long>(o.context), static_cast<long long>(o.batch),
+  std::printf("threads %d, weights %s, K/V %s, context %lld, batch %lld, %lld steps per round\n", num_threads(),
+              o.weights.c_str(), kv == KvPrecision::f16 ? "f16" : "f32", static_cast<long long>(o.context), static_cast<long long>(o.batch),
               static_cast<long long>(o.steps));
   run_steps(o.batch);  // warm-up: pages, thread pool, scratch
   if (o.profile_batch) {

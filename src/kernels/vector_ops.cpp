@@ -1,11 +1,13 @@
 #include "kernels/vector_ops.h"
 
 #include <cstring>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/isa.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops_internal.h"
+#include "tensor/dtype.h"
 
 namespace gemma4::kernels {
 namespace detail {
@@ -101,6 +103,42 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
     return;
   }
   for (int g = 0; g < heads; ++g) attend_query(q + g * q_stride, keys, values, count, dim, scale, out + g * out_stride, scores);
+}
+
+}  // namespace gemma4::kernels
+
+namespace gemma4::kernels {
+
+void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+                       const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
+                       int64_t out_stride, float* scores) {
+  const auto& ops = active_ops();
+  constexpr int kMaxHeads = 8;
+  if (ops.attend_heads_f16 && dim % 16 == 0) {
+    for (int g0 = 0; g0 < heads; g0 += kMaxHeads)
+      ops.attend_heads_f16(q + g0 * q_stride, q_stride, heads - g0 < kMaxHeads ? heads - g0 : kMaxHeads, keys,
+                            values, count, dim, scale, out + g0 * out_stride, out_stride, scores);
+    return;
+  }
+  // Any ISA, any dim: widen one row at a time and use the float32 dot / axpy of the active ISA
+  // (the same operations, in the same order, as attend_query on float32 rows).
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(dim));
+  auto widen = [&](const uint16_t* r) {
+    for (int64_t d = 0; d < dim; ++d) row[d] = f16_to_f32(r[d]);
+  };
+  for (int64_t j = 0; j < count; ++j) {
+    widen(keys[j]);
+    for (int g = 0; g < heads; ++g) scores[g * count + j] = scale * ops.dot(q + g * q_stride, row.data(), dim);
+  }
+  for (int g = 0; g < heads; ++g) {
+    ops.softmax(scores + g * count, count);
+    std::memset(out + g * out_stride, 0, static_cast<size_t>(dim) * sizeof(float));
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    widen(values[j]);
+    for (int g = 0; g < heads; ++g) ops.axpy(scores[g * count + j], row.data(), out + g * out_stride, dim);
+  }
 }
 
 }  // namespace gemma4::kernels

@@ -37,4 +37,12 @@ void attend_query(const float* q, const float* const* keys, const float* const* 
 void attend_heads(const float* q, int64_t q_stride, int heads, const float* const* keys, const float* const* values,
                   int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores);
 
+// attend_heads with IEEE half key and value rows (raw bits, as tensor/dtype.h's f16_to_f32
+// reads them): the rows are widened to float32 exactly and everything else is computed as
+// attend_heads does, so the result equals attend_heads on the widened rows. An f16 KV cache
+// halves the bytes attention reads per position, which bound decode at long contexts.
+void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+                       const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
+                       int64_t out_stride, float* scores);
+
 }  // namespace gemma4::kernels

@@ -139,9 +139,16 @@ inline __m256 reduce8(const __m512 (&v)[8]) {
   return _mm512_castps512_ps256(_mm512_shuffle_f32x4(w, w, _MM_SHUFFLE(2, 0, 2, 0)));
 }
 
+// 16 consecutive K/V values as floats: float32 rows as they are, IEEE half rows widened
+// (exactly: every f16 is a float32) by vcvtph2ps.
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
 // out_g[d0 .. d0 + 16·S) = Σ_j scores[g · count + j] · values[j][d0 ..] for the G heads.
-template <int G, int S>
-inline void weigh_values(const float* const* values, const float* scores, int64_t count, int64_t d0, float* out,
+template <int G, int S, typename T>
+inline void weigh_values(const T* const* values, const float* scores, int64_t count, int64_t d0, float* out,
                          int64_t out_stride) {
   __m512 acc[G][S];
 #pragma GCC unroll 8
@@ -151,7 +158,7 @@ inline void weigh_values(const float* const* values, const float* scores, int64_
   for (int64_t j = 0; j < count; ++j) {
     __m512 v[S];
 #pragma GCC unroll 8
-    for (int s = 0; s < S; ++s) v[s] = _mm512_loadu_ps(values[j] + d0 + 16 * s);
+    for (int s = 0; s < S; ++s) v[s] = load16(values[j] + d0 + 16 * s);
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       const __m512 p = _mm512_set1_ps(scores[g * count + j]);
@@ -165,21 +172,22 @@ inline void weigh_values(const float* const* values, const float* scores, int64_
     for (int s = 0; s < S; ++s) _mm512_storeu_ps(out + g * out_stride + d0 + 16 * s, acc[g][s]);
 }
 
-// G query heads against the same keys and values; dim % 16 == 0.
-template <int G>
-void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, const float* const* values,
-                    int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+// G query heads against the same keys and values (float32 or IEEE half rows); dim % 16 == 0.
+template <int G, typename T>
+void attend_heads_g(const float* q, int64_t q_stride, const T* const* keys, const T* const* values, int64_t count,
+                    int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+  constexpr int64_t kPerLine = 64 / sizeof(T);  // row values per cache line
   // Scores: each key row is loaded once for the G queries.
   for (int64_t j = 0; j < count; ++j) {
     __m512 acc[8];
     for (int g = 0; g < 8; ++g) acc[g] = _mm512_setzero_ps();
-    const float* k = keys[j];
+    const T* k = keys[j];
     // The value pass below reads 16 columns of every row at a time, a pattern the hardware
     // prefetchers do not follow (each row's lines missed the caches one by one); reading the
     // rows in while the keys are scored puts them in L2 at the pace of this loop.
-    for (int64_t d = 0; d < dim; d += 16) _mm_prefetch(reinterpret_cast<const char*>(values[j] + d), _MM_HINT_T1);
+    for (int64_t d = 0; d < dim; d += kPerLine) _mm_prefetch(reinterpret_cast<const char*>(values[j] + d), _MM_HINT_T1);
     for (int64_t d = 0; d < dim; d += 16) {
-      const __m512 kv = _mm512_loadu_ps(k + d);
+      const __m512 kv = load16(k + d);
 #pragma GCC unroll 8
       for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * q_stride + d), kv, acc[g]);
     }
@@ -201,9 +209,10 @@ void attend_heads_g(const float* q, int64_t q_stride, const float* const* keys, 
   for (; d < dim; d += 16) weigh_values<G, 1>(values, scores, count, d, out, out_stride);
 }
 
-void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const float* const* keys,
-                         const float* const* values, int64_t count, int64_t dim, float scale, float* out,
-                         int64_t out_stride, float* scores) {
+// attend_heads_g for 1..8 heads.
+template <typename T>
+void attend_heads_any(const float* q, int64_t q_stride, int heads, const T* const* keys, const T* const* values,
+                      int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
   switch (heads) {
     case 8: return attend_heads_g<8>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
     case 7: return attend_heads_g<7>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
@@ -216,11 +225,24 @@ void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const floa
   }
 }
 
+void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const float* const* keys,
+                         const float* const* values, int64_t count, int64_t dim, float scale, float* out,
+                         int64_t out_stride, float* scores) {
+  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
+}
+
+void attend_heads_f16_avx512(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+                              const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
+                              int64_t out_stride, float* scores) {
+  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
+}
+
 }  // namespace
 
 const VectorOps& avx512_vector_ops() {
   static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,    gelu_tanh_mul_avx512,
-                             softcap_avx512, softmax_avx512, attend_heads_avx512};
+                             softcap_avx512, softmax_avx512, attend_heads_avx512,
+                             attend_heads_f16_avx512};
   return ops;
 }
 

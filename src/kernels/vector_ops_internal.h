@@ -16,6 +16,10 @@ struct VectorOps {
   void (*attend_heads)(const float* q, int64_t q_stride, int heads, const float* const* keys,
                        const float* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores) = nullptr;
+  // The same with IEEE half keys and values (vector_ops.h attend_heads_f16); null: the generic loop.
+  void (*attend_heads_f16)(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
+                            const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
+                            int64_t out_stride, float* scores) = nullptr;
 };
 
 const VectorOps& scalar_vector_ops();

@@ -11,6 +11,7 @@
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
 #include "model/gguf_loader.h"
+#include "tensor/dtype.h"
 
 namespace gemma4 {
 
@@ -31,6 +32,9 @@ struct TextDecoder::Scratch {
   std::vector<float> gate, up;
   // K/V of this forward's rows for each KV-owning layer ([n, kv_row]); written to the caches at the end.
   std::vector<std::vector<float>> fresh_k, fresh_v;
+  // The same rounded to f16, when some chunk's cache is f16: its queries attend to these, so
+  // they see exactly what the cache will hold (chunked prefill stays equal to one prefill).
+  std::vector<std::vector<uint16_t>> fresh_k16, fresh_v16;
 };
 
 namespace {
@@ -39,6 +43,17 @@ using kernels::rms_norm_rows;
 
 void add_inplace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void round_to_f16(const std::vector<float>& x, std::vector<uint16_t>& y) {
+  y.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = f32_to_f16(x[i]);
+}
+
+bool any_f16_cache(std::span<Chunk> chunks) {
+  for (const Chunk& ch : chunks)
+    if (ch.cache->precision() == KvPrecision::f16) return true;
+  return false;
 }
 
 }  // namespace
@@ -57,6 +72,13 @@ TextDecoder::TextDecoder(ModelConfig config, TextWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)) {
   inv_freq_sliding_ = rope_inverse_frequencies(config_.text.rope_sliding, config_.text.head_dim);
   inv_freq_full_ = rope_inverse_frequencies(config_.text.rope_full, config_.text.global_head_dim);
+}
+
+KvPrecision TextDecoder::kv_precision() const {
+  for (const DecoderLayerWeights& w : weights_.layers)
+    for (const Weight* m : {&w.q_proj, &w.o_proj, &w.gate_proj, &w.up_proj, &w.down_proj})
+      if (is_block_quantized(m->format)) return KvPrecision::f16;
+  return KvPrecision::f32;
 }
 
 std::shared_ptr<TextDecoder> TextDecoder::load(const std::string& model_dir, const LoadOptions& options) {
@@ -173,6 +195,10 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
     rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
     for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
     rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
+    if (any_f16_cache(chunks)) {
+      round_to_f16(k, s.fresh_k16[layer]);
+      round_to_f16(v, s.fresh_v16[layer]);
+    }
   }
 
   s.attn.assign(s.n * q_row, 0.f);
@@ -196,34 +222,47 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   auto first_visible = [&](int64_t pos) { return sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0; };
 
   // Per chunk, row pointers of every visible position, per KV head: earlier ones in the
-  // cache, this chunk's in s.fresh_*.
+  // cache, this chunk's in s.fresh_* (float32 or f16, as the chunk's cache stores them).
   struct Visible {
     int64_t start = 0, first = 0, span = 0;  // cache length, first visible position, positions
-    std::vector<const float*> keys, values;  // [nkv][span]
+    bool f16 = false;
+    std::vector<const float*> keys, values;         // [nkv][span], float32 caches
+    std::vector<const uint16_t*> keys16, values16;  // [nkv][span], f16 caches
+  };
+  // Points `keys` / `values` at the rows of positions first .. start + rows - 1.
+  auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_key,
+                    auto cached_value, const Visible& v, int64_t rows) {
+    keys.resize(nkv * v.span);
+    values.resize(nkv * v.span);
+    for (int64_t p = v.first; p < v.start + rows; ++p) {
+      const auto* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : cached_key(p);
+      const auto* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : cached_value(p);
+      for (int64_t h = 0; h < nkv; ++h) {
+        keys[h * v.span + p - v.first] = k + h * hd;
+        values[h * v.span + p - v.first] = val + h * hd;
+      }
+    }
   };
   std::vector<Visible> visible(chunks.size());
   std::vector<size_t> chunk_of_row(static_cast<size_t>(s.n));
   int64_t macs = 0;
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
-    const Chunk& chunk = chunks[ci];
+    const KVCache& cache = *chunks[ci].cache;
     Visible& v = visible[ci];
-    const int64_t rows = static_cast<int64_t>(chunk.ids.size()), kv_row0 = s.chunk_kv_row0[ci];
-    v.start = chunk.cache->length();
-    check(first_visible(v.start) >= std::min(v.start, chunk.cache->oldest_held(src)),
+    const int64_t rows = static_cast<int64_t>(chunks[ci].ids.size()), kv_row0 = s.chunk_kv_row0[ci];
+    v.start = cache.length();
+    check(first_visible(v.start) >= std::min(v.start, cache.oldest_held(src)),
           "KV cache no longer holds the sliding-window entries this chunk needs", ExitCode::failure);
     v.first = first_visible(v.start);
     v.span = v.start + rows - v.first;
-    v.keys.resize(nkv * v.span);
-    v.values.resize(nkv * v.span);
-    const float* fresh_k = s.fresh_k[src].data() + kv_row0 * kv_row;
-    const float* fresh_v = s.fresh_v[src].data() + kv_row0 * kv_row;
-    for (int64_t p = v.first; p < v.start + rows; ++p) {
-      const float* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : chunk.cache->key(src, p);
-      const float* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : chunk.cache->value(src, p);
-      for (int64_t h = 0; h < nkv; ++h) {
-        v.keys[h * v.span + p - v.first] = k + h * hd;
-        v.values[h * v.span + p - v.first] = val + h * hd;
-      }
+    v.f16 = cache.precision() == KvPrecision::f16;
+    if (v.f16) {
+      gather(v.keys16, v.values16, s.fresh_k16[src].data() + kv_row0 * kv_row,
+             s.fresh_v16[src].data() + kv_row0 * kv_row, [&](int64_t p) { return cache.key_f16(src, p); },
+             [&](int64_t p) { return cache.value_f16(src, p); }, v, rows);
+    } else {
+      gather(v.keys, v.values, s.fresh_k[src].data() + kv_row0 * kv_row, s.fresh_v[src].data() + kv_row0 * kv_row,
+             [&](int64_t p) { return cache.key(src, p); }, [&](int64_t p) { return cache.value(src, p); }, v, rows);
     }
     for (int64_t i = 0; i < s.chunk_live[ci]; ++i) chunk_of_row[s.chunk_row0[ci] + i] = ci;
     macs += s.chunk_live[ci] * nh * v.span * hd;
@@ -244,8 +283,16 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     scores.resize(heads_per_task * count);
     const int64_t offset = kvh * v.span + (lo - v.first);
     const int64_t head0 = row * q_row + h0 * hd;
-    kernels::attend_heads(s.q.data() + head0, hd, static_cast<int>(heads_per_task), v.keys.data() + offset,
-                          v.values.data() + offset, count, hd, 1.f, s.attn.data() + head0, hd, scores.data());
+    const float* q = s.q.data() + head0;
+    float* out = s.attn.data() + head0;
+    const int heads = static_cast<int>(heads_per_task);
+    if (v.f16) {
+      kernels::attend_heads_f16(q, hd, heads, v.keys16.data() + offset, v.values16.data() + offset, count, hd, 1.f,
+                                 out, hd, scores.data());
+    } else {
+      kernels::attend_heads(q, hd, heads, v.keys.data() + offset, v.values.data() + offset, count, hd, 1.f, out, hd,
+                            scores.data());
+    }
   };
   // A short step runs on the calling thread: waking the others would cost more.
   constexpr int64_t kMinParallelMacs = 1 << 16;
@@ -368,6 +415,8 @@ std::vector<float> TextDecoder::forward(std::span<Chunk> chunks, LogitsMode mode
   if (s.n == 0) return {};
   s.fresh_k.resize(c.num_layers);
   s.fresh_v.resize(c.num_layers);
+  s.fresh_k16.resize(c.num_layers);
+  s.fresh_v16.resize(c.num_layers);
 
   embed(chunks, s, tap);
   per_layer_inputs(chunks, s, tap);

@@ -66,8 +66,13 @@ class TextDecoder {
   const TextWeights& weights() const { return weights_; }
   int64_t vocab_size() const { return config_.text.vocab_size; }
 
-  // A fresh cache sized for this model.
-  KVCache new_cache(int64_t sliding_slack = 64) const { return KVCache(config_.text, sliding_slack); }
+  // A fresh cache sized for this model, in kv_precision(). `forward` takes caches of either
+  // precision (tests compare them on one model).
+  KVCache new_cache(int64_t sliding_slack = 64) const { return KVCache(config_.text, sliding_slack, kv_precision()); }
+  // f16 when the matrices are quantized (the fast paths: long-context decode is bound by
+  // reading K/V, and f16 rounding is far below the quantization error); float32 on the
+  // reference path (float weights), which must match the goldens bit for bit.
+  KvPrecision kv_precision() const;
 
   // Runs the chunks, appends their K/V to their caches, returns logits as `mode` says
   // (row-major float32, softcapped). Throws Error on bad ids or an unusable cache.

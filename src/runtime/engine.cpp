@@ -247,10 +247,11 @@ Prompt Engine::build_prompt(const ChatRequest& request, std::vector<MediaSource>
 
 uint64_t Engine::kv_cache_bytes(int64_t tokens) const {
   const TextConfig& c = decoder_->config();
+  const uint64_t value_bytes = kv_value_bytes(decoder_->kv_precision());
   uint64_t bytes = 0;
   for (int64_t layer = 0; layer < c.num_layers; ++layer) {
     if (c.is_kv_shared(layer)) continue;
-    const uint64_t row = 2ull * c.num_kv_heads * c.head_dim_of(layer) * sizeof(float);  // K and V
+    const uint64_t row = 2ull * c.num_kv_heads * c.head_dim_of(layer) * value_bytes;  // K and V
     const bool sliding = c.layer_types[layer] == LayerType::sliding;
     const int64_t rows = sliding ? std::min<int64_t>(tokens, c.sliding_window + 64) : tokens;
     bytes += row * static_cast<uint64_t>(rows);

@@ -4,10 +4,12 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "tensor/dtype.h"
 
 namespace gemma4 {
 
-KVCache::KVCache(const TextConfig& config, int64_t sliding_slack) : window_(config.sliding_window) {
+KVCache::KVCache(const TextConfig& config, int64_t sliding_slack, KvPrecision precision)
+    : precision_(precision), window_(config.sliding_window) {
   layers_.resize(config.num_layers);
   for (int64_t l = 0; l < config.num_layers; ++l) {
     if (config.is_kv_shared(l)) continue;
@@ -17,11 +19,22 @@ KVCache::KVCache(const TextConfig& config, int64_t sliding_slack) : window_(conf
       // A new token sees itself and window - 1 earlier positions.
       c.capacity = config.sliding_window - 1 + std::max<int64_t>(0, sliding_slack);
       if (c.capacity < 1) c.capacity = 1;
-      c.k.resize(c.capacity * c.row);
-      c.v.resize(c.capacity * c.row);
+      resize_rows(c, c.capacity);
     } else {
       c.capacity = 0;
     }
+  }
+}
+
+// Room for `rows` rows in the storage of this cache's precision.
+void KVCache::resize_rows(LayerCache& c, int64_t rows) {
+  const size_t values = static_cast<size_t>(rows * c.row);
+  if (precision_ == KvPrecision::f16) {
+    c.k16.resize(values);
+    c.v16.resize(values);
+  } else {
+    c.k.resize(values);
+    c.v.resize(values);
   }
 }
 
@@ -41,18 +54,36 @@ const float* KVCache::value(int64_t layer, int64_t position) const {
   return c.v.data() + slot(c, position) * c.row;
 }
 
+const uint16_t* KVCache::key_f16(int64_t layer, int64_t position) const {
+  const LayerCache& c = layers_[layer];
+  return c.k16.data() + slot(c, position) * c.row;
+}
+
+const uint16_t* KVCache::value_f16(int64_t layer, int64_t position) const {
+  const LayerCache& c = layers_[layer];
+  return c.v16.data() + slot(c, position) * c.row;
+}
+
 void KVCache::write(int64_t layer, const float* k, const float* v, int64_t n) {
   LayerCache& c = layers_[layer];
-  if (c.capacity == 0) {
-    c.k.resize((length_ + n) * c.row);
-    c.v.resize((length_ + n) * c.row);
-  }
+  if (c.capacity == 0) resize_rows(c, length_ + n);
   // A chunk longer than the ring only needs its last `capacity` rows kept.
   const int64_t first = c.capacity > 0 ? std::max<int64_t>(0, n - c.capacity) : 0;
   for (int64_t i = first; i < n; ++i) {
     const int64_t s = slot(c, length_ + i);
-    std::memcpy(c.k.data() + s * c.row, k + i * c.row, c.row * sizeof(float));
-    std::memcpy(c.v.data() + s * c.row, v + i * c.row, c.row * sizeof(float));
+    const float* ki = k + i * c.row;
+    const float* vi = v + i * c.row;
+    if (precision_ == KvPrecision::f16) {
+      uint16_t* kd = c.k16.data() + s * c.row;
+      uint16_t* vd = c.v16.data() + s * c.row;
+      for (int64_t j = 0; j < c.row; ++j) {
+        kd[j] = f32_to_f16(ki[j]);
+        vd[j] = f32_to_f16(vi[j]);
+      }
+    } else {
+      std::memcpy(c.k.data() + s * c.row, ki, c.row * sizeof(float));
+      std::memcpy(c.v.data() + s * c.row, vi, c.row * sizeof(float));
+    }
   }
   if (c.capacity > 0) c.oldest = std::max(c.oldest, length_ + n - c.capacity);
 }
@@ -68,22 +99,15 @@ bool KVCache::can_truncate(int64_t n) const {
 
 bool KVCache::truncate(int64_t n) {
   if (!can_truncate(n)) return false;
-  for (LayerCache& c : layers_) {
-    if (c.capacity == 0) {
-      c.k.resize(n * c.row);
-      c.v.resize(n * c.row);
-    }
-  }
+  for (LayerCache& c : layers_)
+    if (c.capacity == 0) resize_rows(c, n);
   length_ = n;
   return true;
 }
 
 void KVCache::clear() {
   for (LayerCache& c : layers_) {
-    if (c.capacity == 0) {
-      c.k.clear();
-      c.v.clear();
-    }
+    if (c.capacity == 0) resize_rows(c, 0);
     c.oldest = 0;
   }
   length_ = 0;
@@ -91,7 +115,8 @@ void KVCache::clear() {
 
 size_t KVCache::bytes() const {
   size_t total = 0;
-  for (const LayerCache& c : layers_) total += (c.k.size() + c.v.size()) * sizeof(float);
+  for (const LayerCache& c : layers_)
+    total += (c.k.size() + c.v.size()) * sizeof(float) + (c.k16.size() + c.v16.size()) * sizeof(uint16_t);
   return total;
 }
 

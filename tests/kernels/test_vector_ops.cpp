@@ -9,6 +9,7 @@
 #include "kernels/matmul_internal.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
+#include "tensor/dtype.h"
 
 using namespace gemma4;
 using namespace gemma4::test;
@@ -141,6 +142,48 @@ TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
           kernels::attend_heads(q.data(), stride, heads, keys.data(), values.data(), count, dim, 0.4f, got.data(),
                                 stride, scratch.data());
           EXPECT_LT(relative_l2(got, want), 1e-5);
+        }
+      }
+    }
+  }
+}
+
+// attend_heads_f16 (an f16 KV cache) equals attend_heads on the same rows widened to float32,
+// bit for bit: widening is exact and both run the same operations in the same order. Every
+// specialized head count, more heads than one call takes, and dims off the 16-value fast path.
+TEST(VectorOps, AttendHeadsF16EqualsAttendHeadsOnWidenedRows) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int heads : {1, 2, 3, 5, 8, 12}) {
+      for (int64_t count : {1, 17, 300}) {
+        for (int64_t dim : {33, 48, 112, 256, 512}) {
+          SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
+                       " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
+          const int64_t stride = dim + 5;
+          const auto q = random_floats(heads * stride, 31);
+          auto kv = random_floats(2 * count * dim, 32);
+          kv[0] = 3e-6f;  // an f16 subnormal
+          kv[kv.size() - 1] = -1e-9f;  // below f16's range: -0
+          std::vector<uint16_t> kv16(kv.size());
+          std::vector<float> widened(kv.size());
+          for (size_t i = 0; i < kv.size(); ++i) {
+            kv16[i] = f32_to_f16(kv[i]);
+            widened[i] = f16_to_f32(kv16[i]);
+          }
+          std::vector<const uint16_t*> keys16, values16;
+          std::vector<const float*> keys, values;
+          for (int64_t j = 0; j < count; ++j) {
+            keys16.push_back(kv16.data() + j * dim);
+            values16.push_back(kv16.data() + (count + j) * dim);
+            keys.push_back(widened.data() + j * dim);
+            values.push_back(widened.data() + (count + j) * dim);
+          }
+          std::vector<float> got(heads * stride, 0.f), want(heads * stride, 0.f), scratch(heads * count);
+          kernels::attend_heads(q.data(), stride, heads, keys.data(), values.data(), count, dim, 0.4f, want.data(),
+                                stride, scratch.data());
+          kernels::attend_heads_f16(q.data(), stride, heads, keys16.data(), values16.data(), count, dim, 0.4f,
+                                     got.data(), stride, scratch.data());
+          EXPECT_EQ(got, want);
         }
       }
     }

@@ -27,10 +27,18 @@ std::vector<float> all_logits(const std::vector<int64_t>& ids) {
   return d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
 }
 
-// Feeds `ids` in chunks of `chunk_size`, returns the logits of every position.
-std::vector<float> chunked_logits(const std::vector<int64_t>& ids, int64_t chunk_size, int64_t slack) {
+std::vector<float> all_logits(const std::vector<int64_t>& ids, KvPrecision precision) {
   auto d = tiny_decoder();
-  KVCache cache = d->new_cache(slack);
+  KVCache cache(d->config(), 64, precision);
+  Chunk chunk{&cache, ids, {}};
+  return d->forward(std::span<Chunk>(&chunk, 1), LogitsMode::all);
+}
+
+// Feeds `ids` in chunks of `chunk_size`, returns the logits of every position.
+std::vector<float> chunked_logits(const std::vector<int64_t>& ids, int64_t chunk_size, int64_t slack,
+                                  KvPrecision precision = KvPrecision::f32) {
+  auto d = tiny_decoder();
+  KVCache cache(d->config(), slack, precision);
   std::vector<float> out;
   for (size_t i = 0; i < ids.size(); i += chunk_size) {
     const size_t n = std::min<size_t>(chunk_size, ids.size() - i);
@@ -54,6 +62,36 @@ TEST(KVCache, ChunkedPrefillAndDecodeEqualOneLongPrefill) {
       EXPECT_TRUE(all_close(chunked_logits(ids, chunk, slack), want, 1e-4));
     }
   }
+}
+
+// An f16 cache: a forward's own rows are rounded to f16 before its queries read them, so a
+// token sees the same K/V whether it came from the cache or from its own chunk.
+TEST(KVCache, F16ChunkedPrefillAndDecodeEqualOneLongPrefill) {
+  const auto ids = prompt45();
+  const auto want = all_logits(ids, KvPrecision::f16);
+  for (int64_t chunk : {1, 7, 20}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    EXPECT_TRUE(all_close(chunked_logits(ids, chunk, 0, KvPrecision::f16), want, 1e-4));
+  }
+}
+
+// The float32 reference path keeps float32 K/V (the goldens hold it bit for bit); quantized
+// matrices get an f16 cache, which holds half the bytes.
+TEST(KVCache, QuantizedModelsGetAnF16CacheOfHalfTheBytes) {
+  auto reference = tiny_decoder();
+  EXPECT_EQ(reference->new_cache().precision(), KvPrecision::f32);
+  LoadOptions q4;
+  q4.weights = WeightFormat::q4_0;
+  EXPECT_EQ(TextDecoder::load(tiny_dir(), q4)->new_cache().precision(), KvPrecision::f16);
+
+  const auto ids = prompt45();
+  KVCache f32(reference->config(), 8, KvPrecision::f32), f16(reference->config(), 8, KvPrecision::f16);
+  for (KVCache* c : {&f32, &f16}) {
+    Chunk chunk{c, ids, {}};
+    reference->forward(std::span<Chunk>(&chunk, 1), LogitsMode::none);
+  }
+  EXPECT_GT(f16.bytes(), 0u);
+  EXPECT_EQ(2 * f16.bytes(), f32.bytes());
 }
 
 TEST(KVCache, BatchedChunksEqualSeparateRuns) {
