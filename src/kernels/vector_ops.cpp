@@ -109,6 +109,11 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
 
 namespace gemma4::kernels {
 
+void round_to_f16(const float* x, uint16_t* y, int64_t n) {
+  if (const auto fn = active_ops().round_to_f16) return fn(x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
+}
+
 void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores) {

@@ -45,4 +45,8 @@ void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores);
 
+// y[i] = f32_to_f16(x[i]) (tensor/dtype.h: round to nearest even, IEEE half bits) for i < n, on
+// the calling thread; AVX-512 converts 16 at a time (vcvtps2ph), with the same bits.
+void round_to_f16(const float* x, uint16_t* y, int64_t n);
+
 }  // namespace gemma4::kernels

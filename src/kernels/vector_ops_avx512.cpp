@@ -239,10 +239,18 @@ void attend_heads_f16_avx512(const float* q, int64_t q_stride, int heads, const 
 
 }  // namespace
 
+void round_to_f16_avx512(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_mask_storeu_epi16(y + i, m, h);
+  }
+}
+
 const VectorOps& avx512_vector_ops() {
-  static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,    gelu_tanh_mul_avx512,
-                             softcap_avx512, softmax_avx512, attend_heads_avx512,
-                             attend_heads_f16_avx512};
+  static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,         gelu_tanh_mul_avx512,
+                             softcap_avx512, softmax_avx512, attend_heads_avx512,     attend_heads_f16_avx512,
+                             round_to_f16_avx512};
   return ops;
 }
 

@@ -47,7 +47,7 @@ void add_inplace(float* x, const float* y, int64_t n) {
 
 void round_to_f16(const std::vector<float>& x, std::vector<uint16_t>& y) {
   y.resize(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = f32_to_f16(x[i]);
+  kernels::round_to_f16(x.data(), y.data(), static_cast<int64_t>(x.size()));
 }
 
 bool any_f16_cache(std::span<Chunk> chunks) {

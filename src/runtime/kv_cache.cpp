@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "base/error.h"
-#include "tensor/dtype.h"
+#include "kernels/vector_ops.h"
 
 namespace gemma4 {
 
@@ -74,12 +74,8 @@ void KVCache::write(int64_t layer, const float* k, const float* v, int64_t n) {
     const float* ki = k + i * c.row;
     const float* vi = v + i * c.row;
     if (precision_ == KvPrecision::f16) {
-      uint16_t* kd = c.k16.data() + s * c.row;
-      uint16_t* vd = c.v16.data() + s * c.row;
-      for (int64_t j = 0; j < c.row; ++j) {
-        kd[j] = f32_to_f16(ki[j]);
-        vd[j] = f32_to_f16(vi[j]);
-      }
+      kernels::round_to_f16(ki, c.k16.data() + s * c.row, c.row);
+      kernels::round_to_f16(vi, c.v16.data() + s * c.row, c.row);
     } else {
       std::memcpy(c.k.data() + s * c.row, ki, c.row * sizeof(float));
       std::memcpy(c.v.data() + s * c.row, vi, c.row * sizeof(float));

@@ -148,6 +148,27 @@ TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
   }
 }
 
+// round_to_f16 gives f32_to_f16's bits on every ISA: normal values, half subnormals, values that
+// round to zero or overflow to infinity, infinities and tails of every length below 16.
+TEST(VectorOps, RoundToF16EqualsTheScalarConversion) {
+  std::vector<float> x = random_floats(1000, 21, 4.f);
+  for (float scale : {1e-5f, 6e-8f, 2e-8f, 1e4f}) {
+    const std::vector<float> more = random_floats(100, 22, scale);
+    x.insert(x.end(), more.begin(), more.end());
+  }
+  for (float v : {0.f, -0.f, 65504.f, 65519.f, 65520.f, 1e6f, -1e6f, INFINITY, -INFINITY, 5.96e-8f, 2.98e-8f})
+    x.push_back(v);
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{17}, static_cast<int64_t>(x.size())}) {
+      std::vector<uint16_t> got(static_cast<size_t>(n));
+      kernels::round_to_f16(x.data(), got.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], f32_to_f16(x[i])) << kernels::isa_name(isa) << " x=" << x[i];
+    }
+  }
+}
+
 // attend_heads_f16 (an f16 KV cache) equals attend_heads on the same rows widened to float32,
 // bit for bit: widening is exact and both run the same operations in the same order. Every
 // specialized head count, more heads than one call takes, and dims off the 16-value fast path.
