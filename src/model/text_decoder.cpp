@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "kernels/attention_prefill.h"
 #include "kernels/matmul.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
@@ -40,6 +41,10 @@ struct TextDecoder::Scratch {
 namespace {
 
 using kernels::rms_norm_rows;
+
+// Chunks with at least this many rows (prefill) attend in blocks when their cache is f16: a
+// block pads its rows × heads queries to whole 32-query tiles, which fewer rows would waste.
+constexpr int64_t kMinBlockRows = 4;
 
 void add_inplace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
@@ -267,15 +272,61 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     for (int64_t i = 0; i < s.chunk_live[ci]; ++i) chunk_of_row[s.chunk_row0[ci] + i] = ci;
     macs += s.chunk_live[ci] * nh * v.span * hd;
   }
-  // Each (query row, KV head) pair is independent; the `group` query heads of a KV head read
-  // its keys and values together. All chunks' pairs form one parallel pass (batched decode:
-  // one row per chunk, and the pool wakes once per layer, not once per sequence). Groups
-  // are split while there are too few tasks to give every thread some (a lone decode row).
+  // Prefill rows of a chunk with an f16 cache attend in blocks (kernels/attention_prefill.h):
+  // the block's rows and the `group` query heads of a KV head share every key it reads.
+  struct BlockTask {
+    size_t chunk;
+    int64_t row0, rows, kvh;
+  };
+  std::vector<BlockTask> blocks;
+  std::vector<int64_t> single_rows;
+  const int64_t block_rows = std::max<int64_t>(1, kernels::kPrefillBlockQueries / group);
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const int64_t row0 = s.chunk_row0[ci], live = s.chunk_live[ci];
+    if (visible[ci].f16 && live >= kMinBlockRows) {
+      for (int64_t r0 = row0; r0 < row0 + live; r0 += block_rows)
+        for (int64_t kvh = 0; kvh < nkv; ++kvh) blocks.push_back({ci, r0, std::min(block_rows, row0 + live - r0), kvh});
+    } else {
+      for (int64_t r = row0; r < row0 + live; ++r) single_rows.push_back(r);
+    }
+  }
+  auto block_task = [&](const BlockTask& t) {
+    const Visible& v = visible[t.chunk];
+    thread_local std::vector<int64_t> first, end;
+    first.resize(static_cast<size_t>(t.rows));
+    end.resize(static_cast<size_t>(t.rows));
+    for (int64_t r = 0; r < t.rows; ++r) {
+      const int64_t pos = s.positions[t.row0 + r];
+      first[r] = first_visible(pos) - v.first;
+      end[r] = pos + 1 - v.first;
+    }
+    const int64_t head0 = t.row0 * q_row + t.kvh * group * hd;
+    kernels::PrefillAttentionBlock b;
+    b.q = s.q.data() + head0;
+    b.q_stride = q_row;
+    b.rows = t.rows;
+    b.heads = static_cast<int>(group);
+    b.dim = hd;
+    b.keys = v.keys16.data() + t.kvh * v.span;
+    b.values = v.values16.data() + t.kvh * v.span;
+    b.count = v.span;
+    b.first = first.data();
+    b.end = end.data();
+    b.out = s.attn.data() + head0;
+    b.out_stride = q_row;
+    kernels::attend_prefill_block_f16(b);
+  };
+  // Every other (query row, KV head) pair is a task of its own; the `group` query heads of a KV
+  // head read its keys and values together. All chunks' pairs form one parallel pass (batched
+  // decode: one row per chunk, and the pool wakes once per layer, not once per sequence).
+  // Groups are split while there are too few tasks to give every thread some (a lone decode row).
+  const int64_t n_single = static_cast<int64_t>(single_rows.size());
   int64_t heads_per_task = group;
-  while (s.n * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
+  while (n_single * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
   const int64_t tasks_per_row = nh / heads_per_task;
-  auto attend_task = [&](int64_t task) {
-    const int64_t row = task / tasks_per_row, h0 = task % tasks_per_row * heads_per_task, kvh = h0 / group;
+  auto row_task = [&](int64_t task) {
+    const int64_t row = single_rows[task / tasks_per_row], h0 = task % tasks_per_row * heads_per_task;
+    const int64_t kvh = h0 / group;
     const Visible& v = visible[chunk_of_row[row]];
     const int64_t pos = s.positions[row];
     const int64_t lo = first_visible(pos), count = pos - lo + 1;
@@ -294,12 +345,20 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
                             scores.data());
     }
   };
+  // Blocks first (the longest tasks), then rows.
+  const int64_t n_blocks = static_cast<int64_t>(blocks.size()), tasks = n_blocks + n_single * tasks_per_row;
+  auto attend_task = [&](int64_t task) {
+    if (task < n_blocks)
+      block_task(blocks[task]);
+    else
+      row_task(task - n_blocks);
+  };
   // A short step runs on the calling thread: waking the others would cost more.
   constexpr int64_t kMinParallelMacs = 1 << 16;
   if (macs < kMinParallelMacs) {
-    for (int64_t task = 0; task < s.n * tasks_per_row; ++task) attend_task(task);
+    for (int64_t task = 0; task < tasks; ++task) attend_task(task);
   } else {
-    parallel_for(s.n * tasks_per_row, attend_task);
+    parallel_for(tasks, attend_task);
   }
 }
 

@@ -2,8 +2,10 @@
 // separate runs, rewinding, and the memory rules (sliding rings, shared layers store nothing).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 
+#include "../kernels/kernel_test_util.h"
 #include "../model/golden_util.h"
 #include "base/error.h"
 #include "kernels/matmul.h"
@@ -65,13 +67,22 @@ TEST(KVCache, ChunkedPrefillAndDecodeEqualOneLongPrefill) {
 }
 
 // An f16 cache: a forward's own rows are rounded to f16 before its queries read them, so a
-// token sees the same K/V whether it came from the cache or from its own chunk.
+// token sees the same K/V whether it came from the cache or from its own chunk. Chunks of 1 and
+// 2 rows attend row by row (decode's kernel), longer ones in blocks (prefill's kernel), whose
+// float32 sums run in another order: a last-bit difference in a K or V value can then round to
+// the neighbouring f16 value (2^-11 relative) in a later layer. So chunked and one-shot prefill
+// agree to f16 rounding, far inside what the f16 cache itself changes against float32.
 TEST(KVCache, F16ChunkedPrefillAndDecodeEqualOneLongPrefill) {
   const auto ids = prompt45();
   const auto want = all_logits(ids, KvPrecision::f16);
-  for (int64_t chunk : {1, 7, 20}) {
+  const double f16_effect = test::relative_l2(all_logits(ids, KvPrecision::f32), want);
+  for (int64_t chunk : {1, 2, 7, 20}) {
     SCOPED_TRACE("chunk " + std::to_string(chunk));
-    EXPECT_TRUE(all_close(chunked_logits(ids, chunk, 0, KvPrecision::f16), want, 1e-4));
+    const auto got = chunked_logits(ids, chunk, 0, KvPrecision::f16);
+    const double difference = test::relative_l2(got, want);
+    std::printf("chunk %ld: logits rel. L2 %.2e against one prefill (f16 vs f32 cache: %.2e)\n", long(chunk),
+                difference, f16_effect);
+    EXPECT_LT(difference, f16_effect / 4);
   }
 }
 
