@@ -27,6 +27,7 @@
 #include "kernels/bandwidth.h"
 #include "kernels/isa.h"
 #include "model/text_decoder.h"
+#include "runtime/sampler.h"
 
 namespace {
 
@@ -87,7 +88,6 @@ int64_t weight_bytes_per_token(const TextDecoder& d) {
   return bytes;
 }
 
-int64_t argmax(const float* x, int64_t n) { return std::max_element(x, x + n) - x; }
 
 // Wall and CPU seconds of one measured stretch.
 struct Span {

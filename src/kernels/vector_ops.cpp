@@ -109,6 +109,15 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
 
 namespace gemma4::kernels {
 
+int64_t argmax(const float* x, int64_t n) {
+  const auto fn = active_ops().argmax;
+  if (fn && x[0] == x[0]) return fn(x, n);  // (a NaN at x[0]: nothing beats it, the loop says 0)
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
 void round_to_f16(const float* x, uint16_t* y, int64_t n) {
   if (const auto fn = active_ops().round_to_f16) return fn(x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);

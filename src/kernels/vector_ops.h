@@ -45,6 +45,10 @@ void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores);
 
+// The index of the largest of x[0..n) (n ≥ 1), the first one on ties; NaNs are never larger
+// (as a loop of `x[i] > x[best]` from best = 0). Greedy decoding runs it over every vocabulary.
+int64_t argmax(const float* x, int64_t n);
+
 // y[i] = f32_to_f16(x[i]) (tensor/dtype.h: round to nearest even, IEEE half bits) for i < n, on
 // the calling thread; AVX-512 converts 16 at a time (vcvtps2ph), with the same bits.
 void round_to_f16(const float* x, uint16_t* y, int64_t n);

@@ -239,6 +239,27 @@ void attend_heads_f16_avx512(const float* q, int64_t q_stride, int heads, const 
 
 }  // namespace
 
+// The largest value in one pass (max_ps(x, m) returns m where x is NaN: NaNs never win), then
+// the first position holding it, 16 comparisons at a time. x[0] is a number, so one does.
+int64_t argmax_avx512(const float* x, int64_t n) {
+  __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+    m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    m0 = _mm512_mask_max_ps(m0, m, _mm512_maskz_loadu_ps(m, x + i), m0);
+  }
+  const __m512 largest = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+  for (i = 0;; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 hit = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, x + i), largest, _CMP_EQ_OQ);
+    if (hit) return i + __builtin_ctz(hit);
+  }
+}
+
 void round_to_f16_avx512(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
@@ -250,7 +271,7 @@ void round_to_f16_avx512(const float* x, uint16_t* y, int64_t n) {
 const VectorOps& avx512_vector_ops() {
   static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,         gelu_tanh_mul_avx512,
                              softcap_avx512, softmax_avx512, attend_heads_avx512,     attend_heads_f16_avx512,
-                             round_to_f16_avx512};
+                             argmax_avx512,       round_to_f16_avx512};
   return ops;
 }
 

@@ -20,6 +20,8 @@ struct VectorOps {
   void (*attend_heads_f16)(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                             const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
                             int64_t out_stride, float* scores) = nullptr;
+  // argmax (vector_ops.h) for x[0] not NaN; null: the plain loop.
+  int64_t (*argmax)(const float* x, int64_t n) = nullptr;
   // round_to_f16 (vector_ops.h); null: tensor/dtype.h's f32_to_f16 per value.
   void (*round_to_f16)(const float* x, uint16_t* y, int64_t n) = nullptr;
 };

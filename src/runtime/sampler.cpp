@@ -5,14 +5,11 @@
 #include <numeric>
 #include <vector>
 
+#include "kernels/vector_ops.h"
+
 namespace gemma4 {
 
-int64_t argmax(const float* x, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (x[i] > x[best]) best = i;
-  return best;
-}
+int64_t argmax(const float* x, int64_t n) { return kernels::argmax(x, n); }
 
 Sampler::Sampler(SamplingOptions options) : options_(options), rng_(options.seed) {}
 

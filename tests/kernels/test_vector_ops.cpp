@@ -148,6 +148,39 @@ TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
   }
 }
 
+// argmax equals the plain loop `x[i] > x[best]` on every ISA: ties (the first wins), the
+// largest in a tail or the first lane, NaNs anywhere (never larger; at x[0] it wins), ±0.
+TEST(VectorOps, ArgmaxEqualsThePlainLoop) {
+  auto plain = [](const std::vector<float>& x) {
+    int64_t best = 0;
+    for (size_t i = 1; i < x.size(); ++i)
+      if (x[i] > x[best]) best = static_cast<int64_t>(i);
+    return best;
+  };
+  std::vector<std::vector<float>> cases;
+  for (int64_t n : {1, 15, 16, 17, 33, 1000, 262144}) cases.push_back(random_floats(n, static_cast<uint32_t>(n)));
+  std::vector<float> ties = random_floats(100, 5);
+  ties[40] = ties[70] = ties[90] = 9.f;
+  cases.push_back(ties);
+  std::vector<float> last = random_floats(37, 6);
+  last[36] = 9.f;
+  cases.push_back(last);
+  std::vector<float> nans = random_floats(50, 7);
+  nans[3] = nans[20] = NAN;
+  cases.push_back(nans);
+  std::vector<float> nan_first = random_floats(50, 8);
+  nan_first[0] = NAN;
+  cases.push_back(nan_first);
+  cases.push_back({-0.f, 0.f, -1.f, 0.f});
+  cases.push_back({-INFINITY, -INFINITY});
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (const auto& x : cases)
+      EXPECT_EQ(kernels::argmax(x.data(), static_cast<int64_t>(x.size())), plain(x))
+          << kernels::isa_name(isa) << " n=" << x.size();
+  }
+}
+
 // round_to_f16 gives f32_to_f16's bits on every ISA: normal values, half subnormals, values that
 // round to zero or overflow to infinity, infinities and tails of every length below 16.
 TEST(VectorOps, RoundToF16EqualsTheScalarConversion) {
