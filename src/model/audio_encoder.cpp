@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "kernels/attention_long.h"  // softmax_rows
 #include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
 #include "kernels/vector_ops.h"
@@ -478,13 +479,20 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
           max_logit = std::max(max_logit, logits[r]);
         }
         if (max_logit == -std::numeric_limits<float>::infinity()) continue;  // no valid key (padding)
-        float sum = 0.0f;
-        for (float& z : logits) {
-          z = std::exp(z - max_logit);
-          sum += z;
+        float sum = 1.0f;
+        if (fast) {  // the vectorized softmax of the window; masked keys (-inf) get exactly 0
+          kernels::softmax_rows(logits.data() + r_begin, 1, r_end - r_begin, 0, 1.0f, nullptr);
+          for (int64_t r = r_begin; r < r_end; ++r)
+            if (!mask[t - (max_past - r)]) logits[r] = 0.0f;
+        } else {
+          sum = 0.0f;
+          for (float& z : logits) {
+            z = std::exp(z - max_logit);
+            sum += z;
+          }
         }
         float* o = out + t * d + h * D;
-        for (int64_t r = 0; r < n_rel; ++r) {
+        for (int64_t r = r_begin; r < r_end; ++r) {
           if (logits[r] == 0.0f) continue;
           const float p = logits[r] / sum;
           const float* vs = v + (t - (max_past - r)) * d + h * D;
