@@ -72,50 +72,43 @@ std::vector<float> linear(const ClippedLinear& l, const std::vector<float>& x, i
   return y;
 }
 
-// One subsampling block over x = [T, Fq, C] (channels fastest): a stride-2, 3x3, pad-1
-// convolution as im2col + matmul, then LayerNorm and ReLU per position (double sums for exact
-// numerics, the vectorized float kernel otherwise), and zeros at the output time steps
-// `out_mask` marks invalid. The kernel's columns are ordered (row, col, in)
-// (conv_kernel_by_tap), so the three columns of a kernel row are 3·C consecutive inputs.
-// One output time step at a time, so its patches and outputs stay in cache.
-std::vector<float> conv_norm_relu(EncoderNumerics numerics, const ClippedLinear& w, const std::vector<float>& norm,
-                                  float eps,
-                                  const std::vector<uint8_t>& out_mask, const std::vector<float>& x, int64_t T,
-                                  int64_t Fq, int64_t C, int64_t* T_out, int64_t* F_out) {
-  const int64_t To = (T - 1) / 2 + 1, Fo = (Fq - 1) / 2 + 1, C_out = w.weight.rows;
-  const int64_t patch = 9 * C;
-  std::vector<float> y(static_cast<size_t>(To * Fo * C_out));
-  parallel_ranges(To, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> patches(static_cast<size_t>(Fo * patch));
-    for (int64_t t = t0; t < t1; ++t) {
-      float* out = y.data() + t * Fo * C_out;
-      if (!out_mask[t]) {
-        std::fill_n(out, Fo * C_out, 0.0f);
-        continue;
+// One output time step t of a subsampling block over an input of Fq frequencies × C channels
+// (channels fastest): a stride-2, 3x3, pad-1 convolution as im2col + matmul, then LayerNorm and
+// ReLU per position (double sums for exact numerics, the vectorized float kernel otherwise);
+// zeros when the step is not `valid`. in[a] is input time step 2t + a - 1 (null: padding). The
+// kernel's columns are ordered (row, col, in) (conv_kernel_by_tap), so the three columns of a
+// kernel row are 3·C consecutive inputs. out: [Fo, C_out]; patches: the caller's scratch.
+void conv_step(EncoderNumerics numerics, const ClippedLinear& w, const std::vector<float>& norm, float eps, bool valid,
+               const float* const (&in)[3], int64_t Fq, int64_t C, float* out, std::vector<float>& patches) {
+  const int64_t Fo = (Fq - 1) / 2 + 1, C_out = w.weight.rows, patch = 9 * C;
+  if (!valid) {
+    std::fill_n(out, Fo * C_out, 0.0f);
+    return;
+  }
+  patches.resize(static_cast<size_t>(Fo * patch));
+  for (int64_t f = 0; f < Fo; ++f) {
+    for (int64_t a = 0; a < 3; ++a) {
+      for (int64_t b = 0; b < 3; ++b) {
+        const int64_t fi = 2 * f + b - 1;
+        float* dst = patches.data() + f * patch + (a * 3 + b) * C;
+        if (!in[a] || fi < 0 || fi >= Fq)
+          std::fill_n(dst, C, 0.0f);
+        else
+          std::copy_n(in[a] + fi * C, C, dst);
       }
-      for (int64_t f = 0; f < Fo; ++f) {
-        for (int64_t a = 0; a < 3; ++a) {
-          const int64_t ti = 2 * t + a - 1;
-          for (int64_t b = 0; b < 3; ++b) {
-            const int64_t fi = 2 * f + b - 1;
-            float* dst = patches.data() + f * patch + (a * 3 + b) * C;
-            if (ti < 0 || ti >= T || fi < 0 || fi >= Fq)
-              std::fill_n(dst, C, 0.0f);
-            else
-              std::copy_n(x.data() + (ti * Fq + fi) * C, C, dst);
-          }
-        }
-      }
-      apply_unclipped(w, patches.data(), Fo, out);  // inside the pool: runs on this thread
-      if (numerics == EncoderNumerics::exact)
-        for (int64_t f = 0; f < Fo; ++f) layer_norm_relu(out + f * C_out, C_out, norm, eps);
-      else
-        kernels::layer_norm_relu_rows(out, Fo, C_out, norm.data(), eps);
     }
-  });
-  *T_out = To;
-  *F_out = Fo;
-  return y;
+  }
+  apply_unclipped(w, patches.data(), Fo, out);  // inside the pool: runs on this thread
+  if (numerics == EncoderNumerics::exact)
+    for (int64_t f = 0; f < Fo; ++f) layer_norm_relu(out + f * C_out, C_out, norm, eps);
+  else
+    kernels::layer_norm_relu_rows(out, Fo, C_out, norm.data(), eps);
+}
+
+std::vector<uint8_t> every_other(const std::vector<uint8_t>& mask) {
+  std::vector<uint8_t> decimated;
+  for (size_t t = 0; t < mask.size(); t += 2) decimated.push_back(mask[t]);
+  return decimated;
 }
 
 // ---- weight binding --------------------------------------------------------------------------
@@ -319,31 +312,47 @@ std::vector<float> AudioEncoder::relative_keys(const Weight& relative_k) const {
 // ---- forward ---------------------------------------------------------------------------------
 
 // Subsampling convs -> [tokens, hidden]. Time and frequency are both halved by each conv.
+// The first conv's output is never stored whole ([T/2, F/2, channels]: 50 MB for 30 s, written
+// once and read once): each range of second-conv steps computes the first-conv steps it reads
+// (2t - 1 .. 2t + 1) into a ring of three, so they are made once and read from cache.
 std::vector<float> AudioEncoder::subsample(const LogMel& mel, int64_t* tokens, std::vector<uint8_t>* token_mask) const {
   const AudioConfig& c = cfg_;
-  int64_t T = mel.frames, Fq = mel.num_mel_bins;
+  const int64_t T = mel.frames, Fq = mel.num_mel_bins;
   std::vector<float> x(mel.features);
-  std::vector<uint8_t> mask(mel.mask);
   for (int64_t t = 0; t < T; ++t)
-    if (!mask[t]) std::fill_n(x.begin() + t * Fq, Fq, 0.0f);
+    if (!mel.mask[t]) std::fill_n(x.begin() + t * Fq, Fq, 0.0f);
+  const std::vector<uint8_t> mask0 = every_other(mel.mask), mask1 = every_other(mask0);
+  const int64_t T0 = static_cast<int64_t>(mask0.size()), F0 = (Fq - 1) / 2 + 1, C0 = c.conv_channels[0];
+  const int64_t T1 = static_cast<int64_t>(mask1.size()), F1 = (F0 - 1) / 2 + 1, C1 = c.conv_channels[1];
+  // Input time step s of a conv whose input has `steps` steps, or null (padding).
+  auto at = [](const float* base, int64_t s, int64_t steps, int64_t row) { return s >= 0 && s < steps ? base + s * row : nullptr; };
 
-  int64_t C = 1;
-  const ClippedLinear* convs[2] = {&conv0_, &conv1_};
-  const std::vector<float>* norms[2] = {&conv0_norm_, &conv1_norm_};
-  for (int i = 0; i < 2; ++i) {
-    int64_t To = 0, Fo = 0;
-    std::vector<uint8_t> decimated;
-    for (int64_t t = 0; t < T; t += 2) decimated.push_back(mask[t]);
-    mask = std::move(decimated);
-    x = conv_norm_relu(numerics_, *convs[i], *norms[i], c.rms_norm_eps, mask, x, T, Fq, C, &To, &Fo);
-    C = c.conv_channels[i];
-    T = To;
-    Fq = Fo;
-  }
+  std::vector<float> y(static_cast<size_t>(T1 * F1 * C1));
+  parallel_ranges(T1, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> ring(static_cast<size_t>(3 * F0 * C0)), patches0, patches1;
+    int64_t held[3] = {-1, -1, -1};  // the first-conv step in each ring slot
+    auto first_conv_step = [&](int64_t s) -> const float* {
+      if (s < 0 || s >= T0) return nullptr;
+      float* slot = ring.data() + (s % 3) * F0 * C0;
+      if (held[s % 3] != s) {
+        const float* const in[3] = {at(x.data(), 2 * s - 1, T, Fq), at(x.data(), 2 * s, T, Fq),
+                                    at(x.data(), 2 * s + 1, T, Fq)};
+        conv_step(numerics_, conv0_, conv0_norm_, c.rms_norm_eps, mask0[s], in, Fq, 1, slot, patches0);
+        held[s % 3] = s;
+      }
+      return slot;
+    };
+    for (int64_t t = t0; t < t1; ++t) {
+      // Steps 2t - 1, 2t, 2t + 1 sit in distinct slots (consecutive, modulo 3).
+      const float* const in[3] = {first_conv_step(2 * t - 1), first_conv_step(2 * t), first_conv_step(2 * t + 1)};
+      conv_step(numerics_, conv1_, conv1_norm_, c.rms_norm_eps, mask1[t], in, F0, C0, y.data() + t * F1 * C1,
+                patches1);
+    }
+  });
   // [T, Fq, C] is already the (freq-major, channel-fastest) flatten the projection expects.
-  *tokens = T;
-  *token_mask = std::move(mask);
-  return linear(input_proj_, x, T);
+  *tokens = T1;
+  *token_mask = mask1;
+  return linear(input_proj_, y, T1);
 }
 
 // y = rms_norm(clamp(x, lo, hi)) · g, row by row in one pass over the pool (y may be x).
