@@ -23,7 +23,7 @@ TEST(ServerOpenAIClient, NodeClientAgainstFakeBackendServer) {
 
 TEST(ServerOpenAIClient, NodeClientAgainstTheRealServerOnATinyModel) {
   std::string out;
-  // The full load test (200 requests of text, image and audio after 50 warm-up ones, from 8
+  // The full load test (400 requests of text, image and audio after 400 warm-up ones, from 8
   // concurrent clients over 4 slots): the tiny model answers in milliseconds.
   int rc = gemma4::test::run_command("bash " + node_script() + " " +
                                          gemma4::test::gemma4_binary() + " serve -m " +
