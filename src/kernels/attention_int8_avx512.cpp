@@ -15,15 +15,6 @@ namespace {
 
 constexpr int kTileRows = 12;
 
-// Horizontal sum (once per softmax row) through memory.
-int32_t horizontal_sum(__m512i v) {
-  alignas(64) int32_t lanes[16];
-  _mm512_store_si512(lanes, v);
-  int32_t s = 0;
-  for (int i = 0; i < 16; ++i) s += lanes[i];
-  return s;
-}
-
 // Quantized bytes of 16 floats times inv (lanes outside m: 0).
 __m128i quantize16(__m512 x, __m512 inv) {
   __m512i q = to_int_nearest(_mm512_mul_ps(x, inv));

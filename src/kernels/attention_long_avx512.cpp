@@ -8,15 +8,6 @@
 namespace gemma4::kernels::detail {
 namespace {
 
-// Horizontal sum through memory: GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized.
-float horizontal_sum(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float s = 0.f;
-  for (int i = 0; i < 16; ++i) s += lanes[i];
-  return s;
-}
-
 // max_j s[j] · scale (-inf for an all -inf row).
 float scaled_row_max(const float* s, int64_t cols, float scale) {
   const __m512 vscale = _mm512_set1_ps(scale);

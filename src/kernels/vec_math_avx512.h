@@ -23,6 +23,23 @@ inline __m512 min16(__m512 a, __m512 b) { return _mm512_mask_min_ps(a, 0xffff, a
 inline __m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
 inline __m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
 
+// Horizontal sums through memory, lanes added in order (GCC 12's _mm512_reduce_add_* trip
+// -Wmaybe-uninitialized).
+inline float horizontal_sum(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float s = 0.f;
+  for (int i = 0; i < 16; ++i) s += lanes[i];
+  return s;
+}
+inline int32_t horizontal_sum(__m512i v) {
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  int32_t s = 0;
+  for (int i = 0; i < 16; ++i) s += lanes[i];
+  return s;
+}
+
 // Horizontal max by halving (masked extract: GCC 12's unmasked form trips -Wuninitialized).
 inline float horizontal_max(__m512 v) {
   const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));

@@ -7,12 +7,11 @@
 
 #include <cmath>
 
+#include "kernels/vec_math_avx512.h"
 #include "kernels/vector_ops_internal.h"
 
 namespace gemma4::kernels::detail {
 namespace {
-
-inline __mmask16 tail_mask(int64_t left) { return static_cast<__mmask16>((1u << left) - 1u); }
 
 // e^x to about 2 ulp for |x| < 88 (Cephes' polynomial on x - n·ln2, then 2^n by scalef);
 // larger |x| saturate to 0 / inf like expf.
@@ -47,7 +46,7 @@ float dot_avx512(const float* a, const float* b, int64_t n) {
     s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
@@ -56,7 +55,7 @@ float dot_avx512(const float* a, const float* b, int64_t n) {
 void axpy_avx512(float a, const float* x, float* y, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
@@ -64,14 +63,14 @@ void axpy_avx512(float a, const float* x, float* y, int64_t n) {
 void rms_norm_avx512(const float* x, const float* w, int64_t n, double eps, float* y) {
   __m512 s = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     s = _mm512_fmadd_ps(v, v, s);
   }
   const double mean = static_cast<double>(_mm512_reduce_add_ps(s)) / static_cast<double>(n);
   const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(mean + eps)));
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv);
     if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
     _mm512_mask_storeu_ps(y + i, m, v);
@@ -82,7 +81,7 @@ void gelu_tanh_mul_avx512(float* g, const float* u, int64_t n) {
   const __m512 k = _mm512_set1_ps(0.7978845608028654f), c = _mm512_set1_ps(0.044715f), half = _mm512_set1_ps(0.5f);
   const __m512 one = _mm512_set1_ps(1.f);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
     const __m512 inner = _mm512_mul_ps(k, _mm512_fmadd_ps(_mm512_mul_ps(c, x), _mm512_mul_ps(x, x), x));
     const __m512 gelu = _mm512_mul_ps(_mm512_mul_ps(half, x), _mm512_add_ps(one, tanh_ps(inner)));
@@ -93,7 +92,7 @@ void gelu_tanh_mul_avx512(float* g, const float* u, int64_t n) {
 void softcap_avx512(float* x, int64_t n, float cap) {
   const __m512 vcap = _mm512_set1_ps(cap), inv = _mm512_set1_ps(1.f / cap);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(vcap, tanh_ps(_mm512_mul_ps(v, inv))));
   }
@@ -102,20 +101,20 @@ void softcap_avx512(float* x, int64_t n, float cap) {
 void softmax_avx512(float* x, int64_t n) {
   __m512 mx = _mm512_set1_ps(-INFINITY);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, x + i));
   }
   const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
   __m512 sum = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __m512 e = _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
     sum = _mm512_add_ps(sum, e);
     _mm512_mask_storeu_ps(x + i, m, e);
   }
   const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
   }
 }
@@ -249,12 +248,12 @@ int64_t argmax_avx512(const float* x, int64_t n) {
     m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     m0 = _mm512_mask_max_ps(m0, m, _mm512_maskz_loadu_ps(m, x + i), m0);
   }
   const __m512 largest = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
   for (i = 0;; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __mmask16 hit = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, x + i), largest, _CMP_EQ_OQ);
     if (hit) return i + __builtin_ctz(hit);
   }
@@ -262,7 +261,7 @@ int64_t argmax_avx512(const float* x, int64_t n) {
 
 void round_to_f16_avx512(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : tail_mask(n - i);
+    const __mmask16 m = tail_mask(n - i);
     const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm256_mask_storeu_epi16(y + i, m, h);
   }

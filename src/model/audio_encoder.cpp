@@ -114,7 +114,7 @@ std::vector<uint8_t> every_other(const std::vector<uint8_t>& mask) {
 // ---- weight binding --------------------------------------------------------------------------
 
 // A PyTorch conv kernel [out, in, 3, 3] as the float32 matrix [out, 3·3·in] whose columns are
-// ordered (row, col, in): the order conv_norm_relu gathers its patches in.
+// ordered (row, col, in): the order conv_step gathers its patches in.
 Weight conv_kernel_by_tap(const TensorInfo& t, int64_t out, int64_t in) {
   const std::vector<float> k = to_f32(t);
   auto m = std::make_shared<std::vector<float>>(static_cast<size_t>(out * 9 * in));
