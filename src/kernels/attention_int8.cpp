@@ -1,7 +1,7 @@
 // Int8 long attention (attention_long.h): quantization and packing of Q, K, V, the (head,
 // query block) tasks on the pool, and the portable loops; the VNNI arithmetic is in
-// attention_int8_avx512.cpp. The portable loops do the same integer sums, so both give the
-// same numbers up to the last bit of exp().
+// attention_int8_avx512.cpp. The portable loops do the same integer sums and the same float
+// steps (exp() as one polynomial), so both give identical numbers.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -55,12 +55,20 @@ void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_sca
   }
 }
 
+// 255 · 2^t for t ≤ 0 as ExpBytesFn defines it (NaN, from -inf − -inf, counts as -127).
+float byte_exp2(float t) {
+  t = t >= -127.f ? t : -127.f;
+  const float n = std::nearbyint(t), f = t - n;
+  const float poly = std::fma(std::fma(std::fma(kByteExp2[3], f, kByteExp2[2]), f, kByteExp2[1]), f, kByteExp2[0]);
+  return std::ldexp(poly, static_cast<int>(n));
+}
+
 int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
   int32_t sum = 0;
   for (int64_t j = 0; j < keys; ++j) {
-    p[j] = static_cast<uint8_t>(std::nearbyint(255.f * std::exp2(s[j] - max)));
+    p[j] = static_cast<uint8_t>(std::nearbyint(byte_exp2(s[j] - max)));
     sum += p[j];
   }
   std::fill(p + keys, p + keys_padded, uint8_t{0});
@@ -123,6 +131,14 @@ struct QuantKeys {
 struct QuantValues {
   std::vector<int8_t> q;
   std::vector<float> scale;
+};
+
+// The quantized queries, keys and values of one call.
+struct Scratch {
+  std::vector<uint8_t> qa;
+  std::vector<float> q_scale;
+  std::vector<QuantKeys> keys;
+  std::vector<QuantValues> values;
 };
 
 void quantize_keys(const Kernels& kn, const float* k, int64_t keys, int hd, int64_t stride, int64_t hd_quads,
@@ -193,8 +209,15 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
   // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
   const float q_factor = a.scale / 127.f * 1.4426950408889634f;
-  std::vector<uint8_t> qa(static_cast<size_t>(a.queries * a.heads * q_width), 128);
-  std::vector<float> q_scale(static_cast<size_t>(a.queries * a.heads));
+  // Reused from call to call (an encoder calls this once per layer): fresh megabytes cost page
+  // faults and zero fills every time. References, so the pool's threads see this thread's copy.
+  thread_local Scratch scratch;
+  std::vector<uint8_t>& qa = scratch.qa;
+  std::vector<float>& q_scale = scratch.q_scale;
+  std::vector<QuantKeys>& kq = scratch.keys;
+  std::vector<QuantValues>& vq = scratch.values;
+  qa.assign(static_cast<size_t>(a.queries * a.heads * q_width), 128);
+  q_scale.resize(static_cast<size_t>(a.queries * a.heads));
   parallel_ranges(a.queries, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       for (int h = 0; h < a.heads; ++h) {
@@ -202,8 +225,8 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
         q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width, nullptr) * q_factor;
       }
   });
-  std::vector<QuantKeys> kq(a.kv_heads);
-  std::vector<QuantValues> vq(a.kv_heads);
+  kq.resize(static_cast<size_t>(a.kv_heads));
+  vq.resize(static_cast<size_t>(a.kv_heads));
   parallel_for(2 * a.kv_heads, [&](int64_t task) {
     const int g = static_cast<int>(task / 2);
     if (task % 2 == 0)

@@ -67,6 +67,19 @@ constexpr ValuesFn kValues[kTileRows + 1] = {nullptr,         values_tile<1>, va
                                              values_tile<8>,  values_tile<9>, values_tile<10>, values_tile<11>,
                                              values_tile<12>};
 
+// 255 · 2^t for 16 floats t ≤ 0 as ExpBytesFn defines it (kByteExp2's polynomial): two FMAs
+// fewer than scaled_exp2_nonpositive512, whose 4e-6 the bytes cannot resolve.
+__m512 byte_exp2_nonpositive(__m512 t) {
+  t = _mm512_mask_max_ps(t, 0xffff, t, _mm512_set1_ps(-127.f));
+  const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(t, n);
+  __m512 p = _mm512_set1_ps(kByteExp2[3]);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kByteExp2[2]));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kByteExp2[1]));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kByteExp2[0]));
+  return _mm512_scalef_ps(p, n);
+}
+
 }  // namespace
 
 // The loops below run full vectors with plain loads and stores and leave the masked forms to
@@ -122,25 +135,42 @@ void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_sca
 }
 
 int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
-  __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+  // The max in four chains: one chain waited on vmaxps' latency at every step.
+  __m512 m0 = _mm512_set1_ps(-__builtin_inff()), m1 = m0, m2 = m0, m3 = m0;
   int64_t j = 0;
-  for (; j + 16 <= keys; j += 16) vmax = max16(vmax, _mm512_loadu_ps(s + j));
+  for (; j + 64 <= keys; j += 64) {
+    m0 = max16(m0, _mm512_loadu_ps(s + j));
+    m1 = max16(m1, _mm512_loadu_ps(s + j + 16));
+    m2 = max16(m2, _mm512_loadu_ps(s + j + 32));
+    m3 = max16(m3, _mm512_loadu_ps(s + j + 48));
+  }
+  for (; j + 16 <= keys; j += 16) m0 = max16(m0, _mm512_loadu_ps(s + j));
   if (j < keys) {
     const __mmask16 m = tail_mask(keys - j);
-    vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, s + j));
+    m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, s + j));
   }
-  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(vmax));
+  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(max16(max16(m0, m1), max16(m2, m3))));
   __m512i sum = _mm512_setzero_si512();
   const auto bytes16 = [&](__m512 scores, __mmask16 m) {
-    const __m512i q = _mm512_maskz_cvtps_epi32(m, scaled_exp2_nonpositive512(_mm512_add_ps(scores, neg_max), 255.f));
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, byte_exp2_nonpositive(_mm512_add_ps(scores, neg_max)));
     sum = _mm512_add_epi32(sum, q);
-    return _mm512_maskz_cvtepi32_epi8(0xffff, q);
+    return q;
   };
-  for (j = 0; j + 16 <= keys; j += 16)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + j), bytes16(_mm512_loadu_ps(s + j), 0xffff));
+  // 64 bytes at a time by two packing steps (values ≤ 255: no saturation) and one lane
+  // permutation, instead of a two-uop vpmovdb per 16.
+  const __m512i lane_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  for (j = 0; j + 64 <= keys; j += 64) {
+    const __m512i a = bytes16(_mm512_loadu_ps(s + j), 0xffff), b = bytes16(_mm512_loadu_ps(s + j + 16), 0xffff);
+    const __m512i c = bytes16(_mm512_loadu_ps(s + j + 32), 0xffff), d = bytes16(_mm512_loadu_ps(s + j + 48), 0xffff);
+    // Per 128-bit lane i: a[4i..4i+3] b[..] c[..] d[..] as bytes; the permutation puts a's first.
+    const __m512i packed = _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d));
+    _mm512_storeu_si512(p + j, _mm512_permutexvar_epi32(lane_order, packed));
+  }
+  for (; j + 16 <= keys; j += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + j), _mm512_cvtepi32_epi8(bytes16(_mm512_loadu_ps(s + j), 0xffff)));
   if (j < keys) {
     const __mmask16 m = tail_mask(keys - j);
-    _mm_mask_storeu_epi8(p + j, m, bytes16(_mm512_maskz_loadu_ps(m, s + j), m));
+    _mm_mask_storeu_epi8(p + j, m, _mm512_cvtepi32_epi8(bytes16(_mm512_maskz_loadu_ps(m, s + j), m)));
   }
   std::fill(p + keys, p + keys_padded, uint8_t{0});
   return horizontal_sum(sum);
