@@ -5,6 +5,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/isa.h"
+#include "kernels/reference_ops.h"
 
 namespace gemma4::kernels {
 namespace detail {
@@ -14,6 +15,7 @@ void layer_norm_relu_avx512(float* x, int64_t width, const float* g, float eps);
 void clamp_copy_avx512(const float* x, float* y, int64_t n, float lo, float hi);
 void add_scaled_avx512(float* x, const float* h, float scale, int64_t n);
 void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n);
+void rope_apply_avx512(float* x, int64_t half, const float* cos, const float* sin);
 }  // namespace detail
 
 namespace {
@@ -69,6 +71,18 @@ void add_scaled(float* x, const float* h, float scale, int64_t n) {
 void multiply_add(float* out, const float* a, const float* b, int64_t n) {
   if (use_avx512()) return detail::multiply_add_avx512(out, a, b, n);
   for (int64_t i = 0; i < n; ++i) out[i] += a[i] * b[i];
+}
+
+void rope_apply_vectors(float* x, int64_t count, int64_t dim, int64_t sets, const float* cos, const float* sin) {
+  const int64_t half = dim / 2;
+  for (int64_t v = 0; v < count; ++v) {
+    float* xv = x + v * dim;
+    const int64_t angles = (v % sets) * half;
+    if (use_avx512())
+      detail::rope_apply_avx512(xv, half, cos + angles, sin + angles);
+    else
+      rope_apply(xv, dim, cos + angles, sin + angles);
+  }
 }
 
 }  // namespace gemma4::kernels

@@ -31,4 +31,10 @@ void add_scaled(float* x, const float* h, float scale, int64_t n);
 // out[i] += a[i] · b[i].
 void multiply_add(float* out, const float* a, const float* b, int64_t n);
 
+// Rotate-half RoPE of `count` vectors of `dim` floats at x + v·dim (dim even, h = dim/2):
+//   x[i], x[i + h] ← x[i]·cos[i] − x[i + h]·sin[i], x[i + h]·cos[i] + x[i]·sin[i]   (i < h)
+// with vector v's angles at cos/sin + (v % sets)·h: sets = 1 rotates every vector alike, 2-D
+// RoPE (one angle set per image axis) passes 2. Exactly reference_ops' rope_apply per vector.
+void rope_apply_vectors(float* x, int64_t count, int64_t dim, int64_t sets, const float* cos, const float* sin);
+
 }  // namespace gemma4::kernels

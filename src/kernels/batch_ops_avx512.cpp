@@ -78,4 +78,14 @@ void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n) 
   }
 }
 
+void rope_apply_avx512(float* x, int64_t half, const float* cos, const float* sin) {
+  for (int64_t i = 0; i < half; i += 16) {
+    const __mmask16 m = tail_mask(half - i);
+    const __m512 a = _mm512_maskz_loadu_ps(m, x + i), b = _mm512_maskz_loadu_ps(m, x + half + i);
+    const __m512 c = _mm512_maskz_loadu_ps(m, cos + i), s = _mm512_maskz_loadu_ps(m, sin + i);
+    _mm512_mask_storeu_ps(x + i, m, _mm512_sub_ps(rounded_product(a, c), rounded_product(b, s)));
+    _mm512_mask_storeu_ps(x + half + i, m, _mm512_add_ps(rounded_product(b, c), rounded_product(a, s)));
+  }
+}
+
 }  // namespace gemma4::kernels::detail

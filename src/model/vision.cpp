@@ -134,23 +134,6 @@ float gelu_tanh(float x) {
   return 0.5f * x * (1.f + std::tanh(k * (x + 0.044715f * x * x * x)));
 }
 
-// 2-D rotary embedding of one head vector: the first half rotates with the column x, the
-// second half with the row y; inside each half, channel i pairs with i + half/2 (NeoX style).
-// cos/sin: this patch's [2 axes][half/2] values from VisionModel::rope_table.
-void rope_2d(float* z, int head_dim, const float* cos, const float* sin) {
-  const int half = head_dim / 2;
-  const int pairs = half / 2;
-  for (int axis = 0; axis < 2; ++axis) {
-    float* part = z + axis * half;
-    for (int i = 0; i < pairs; ++i) {
-      const float c = cos[axis * pairs + i], s = sin[axis * pairs + i];
-      const float a = part[i], b = part[i + pairs];
-      part[i] = a * c - b * s;
-      part[i + pairs] = b * c + a * s;
-    }
-  }
-}
-
 // Copies head `head` of rows [n, heads*head_dim] into a contiguous [n, head_dim] block.
 std::vector<float> gather_head(const std::vector<float>& x, int64_t n, int heads, int head_dim, int head) {
   std::vector<float> out(static_cast<size_t>(n * head_dim));
@@ -386,13 +369,16 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
   rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
   rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps, fast);
   rms_norm_rows(v.data(), N * c.num_kv_heads, hd, nullptr, c.rms_norm_eps, fast);
-  const int rope_stride = hd / 2;  // 2 axes × hd/4 pairs per patch
+  // 2-D RoPE: the first half of each head vector rotates with the patch's column x, the second
+  // half with its row y; inside each half, channel i pairs with i + hd/4 (NeoX style). So each
+  // head is two rotate-half vectors of hd/2, with this patch's two angle sets [axis][hd/4].
+  const int rope_stride = hd / 2;
   parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       const float* cos = &rope.cos[n * rope_stride];
       const float* sin = &rope.sin[n * rope_stride];
-      for (int head = 0; head < c.num_heads; ++head) rope_2d(&q[(n * c.num_heads + head) * hd], hd, cos, sin);
-      for (int head = 0; head < c.num_kv_heads; ++head) rope_2d(&k[(n * c.num_kv_heads + head) * hd], hd, cos, sin);
+      kernels::rope_apply_vectors(&q[n * c.num_heads * hd], 2 * c.num_heads, hd / 2, 2, cos, sin);
+      kernels::rope_apply_vectors(&k[n * c.num_kv_heads * hd], 2 * c.num_kv_heads, hd / 2, 2, cos, sin);
     }
   });
 

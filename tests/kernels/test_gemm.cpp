@@ -8,6 +8,7 @@
 
 #include "kernels/attention_long.h"
 #include "kernels/batch_ops.h"
+#include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
 #include "kernels/gemm.h"
 #include "kernels/kernel_test_util.h"
@@ -290,6 +291,26 @@ TEST(BatchOps, RowHelpersEqualThePlainLoops) {
       got = base;
       kernels::multiply_add(got.data(), a.data(), b.data(), n);
       EXPECT_EQ(got, multiplied) << kernels::isa_name(isa) << " n " << n;
+    }
+  }
+}
+
+// Odd half sizes (masked tails), one angle set for all vectors and two alternating (2-D RoPE).
+TEST(BatchOps, RopeApplyVectorsEqualsRopeApplyPerVector) {
+  for (const int64_t dim : {2, 30, 32, 34, 64}) {
+    for (const int64_t sets : {1, 2}) {
+      const int64_t count = 7;
+      const std::vector<float> x = test::random_floats(count * dim, 18, 2.f);
+      const std::vector<float> cos = test::random_floats(sets * dim / 2, 19), sin = test::random_floats(sets * dim / 2, 20);
+      std::vector<float> want = x;
+      for (int64_t v = 0; v < count; ++v)
+        kernels::rope_apply(want.data() + v * dim, dim, cos.data() + (v % sets) * dim / 2, sin.data() + (v % sets) * dim / 2);
+      for (kernels::Isa isa : test::supported_isas()) {
+        test::IsaScope scope(isa);
+        std::vector<float> got = x;
+        kernels::rope_apply_vectors(got.data(), count, dim, sets, cos.data(), sin.data());
+        EXPECT_EQ(got, want) << kernels::isa_name(isa) << " dim " << dim << " sets " << sets;
+      }
     }
   }
 }
