@@ -13,6 +13,7 @@
 #include "kernels/gemm_internal.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/vector_ops.h"  // gelu_tanh_mul
 
 namespace gemma4::kernels {
 namespace detail {
@@ -37,7 +38,8 @@ void quantize_rows_int8_scalar(const float* x, int64_t x_stride, int64_t n, int6
 
 void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
                        const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
-                       Activation act) {
+                       Epilogue epilogue) {
+  check(epilogue != Epilogue::gelu_times_y, "panel_int8_scalar: no fused GeGLU (gemm_int8_geglu runs it unfused)");
   for (int64_t t = 0; t < m; ++t) {
     int32_t acc[kInt8Panel] = {};
     const uint8_t* at = a + t * a_stride;
@@ -48,7 +50,7 @@ void panel_int8_scalar(const uint8_t* a, int64_t a_stride, const float* a_scale,
     }
     for (int j = 0; j < cols_valid; ++j) {
       const float v = std::min(std::max(static_cast<float>(acc[j] - panel.correction[j]) * panel.w_scale[j] * a_scale[t], lo), hi);
-      y[t * y_stride + j] = act == Activation::silu ? silu_scalar(v) : v;
+      y[t * y_stride + j] = epilogue == Epilogue::silu ? silu_scalar(v) : v;
     }
   }
 }
@@ -120,10 +122,19 @@ void quantize_row_int8(const float* x, int64_t cols, int64_t k_quads, Clamp in, 
   quantize_fn()(x, cols, 1, cols, k_quads, in.lo, in.hi, out, 4 * k_quads, scale);
 }
 
-void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out, Activation act) {
-  if (n <= 0) return;
-  const int64_t width = 4 * detail::packed_row_stride(w.k_quads);  // bytes: quads are 4-byte units
-  thread_local std::vector<uint8_t> a;  // reused: encoders call this hundreds of times
+namespace {
+
+// x[n, cols] clamped and quantized per row (gemm_int8.h), in buffers reused from call to call:
+// encoders call this hundreds of times.
+struct QuantizedRows {
+  const uint8_t* data;
+  const float* scale;
+  int64_t stride;  // bytes from row to row
+};
+
+QuantizedRows quantize_rows(const float* x, int64_t n, int64_t cols, int64_t k_quads, Clamp in) {
+  const int64_t width = 4 * detail::packed_row_stride(k_quads);  // bytes: quads are 4-byte units
+  thread_local std::vector<uint8_t> a;
   thread_local std::vector<float> a_scale;
   a.resize(static_cast<size_t>(n * width));
   a_scale.resize(static_cast<size_t>(n));
@@ -131,14 +142,61 @@ void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp i
   float* scale_data = a_scale.data();
   const detail::QuantizeRowsFn quantize = quantize_fn();
   parallel_ranges(n, 1, [&](int64_t t0, int64_t t1) {
-    quantize(x + t0 * w.cols, w.cols, t1 - t0, w.cols, w.k_quads, in.lo, in.hi, a_data + t0 * width, width,
-             scale_data + t0);
+    quantize(x + t0 * cols, cols, t1 - t0, cols, k_quads, in.lo, in.hi, a_data + t0 * width, width, scale_data + t0);
   });
-  const detail::Int8PanelFn panel = panel_fn();
-  detail::for_each_panel_task(n, w.panels, [&](int64_t t0, int64_t m, int64_t p) {
-    const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
-    panel(a_data + t0 * width, width, scale_data + t0, m, w.k_quads, panel_at(w, p),
-          y + t0 * w.rows + p * kInt8Panel, w.rows, cols_valid, out.lo, out.hi, act);
+  return {a_data, scale_data, width};
+}
+
+// Rows [t0, t0 + m) of the quantized activations against panel p of w, into y (rows of w.rows).
+void run_panel(const QuantizedRows& a, const PackedInt8& w, int64_t t0, int64_t m, int64_t p, float* y, Clamp out,
+               detail::Epilogue epilogue) {
+  const int cols_valid = static_cast<int>(std::min(kInt8Panel, w.rows - p * kInt8Panel));
+  panel_fn()(a.data + t0 * a.stride, a.stride, a.scale + t0, m, w.k_quads, panel_at(w, p),
+             y + t0 * w.rows + p * kInt8Panel, w.rows, cols_valid, out.lo, out.hi, epilogue);
+}
+
+}  // namespace
+
+void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in, Clamp out, Activation act) {
+  if (n <= 0) return;
+  const QuantizedRows a = quantize_rows(x, n, w.cols, w.k_quads, in);
+  const detail::Epilogue epilogue = act == Activation::silu ? detail::Epilogue::silu : detail::Epilogue::store;
+  detail::for_each_panel_task(n, w.panels,
+                              [&](int64_t t0, int64_t m, int64_t p) { run_panel(a, w, t0, m, p, y, out, epilogue); });
+}
+
+void gemm_int8_shared_input(const float* x, int64_t n, int64_t cols, Clamp in, const Int8Product* products,
+                            int count) {
+  std::vector<int64_t> first_panel(static_cast<size_t>(count) + 1, 0);  // products' panels, numbered in a row
+  for (int i = 0; i < count; ++i) {
+    check(products[i].w->cols == cols, "gemm_int8_shared_input: weights of different input widths");
+    first_panel[i + 1] = first_panel[i] + products[i].w->panels;
+  }
+  if (n <= 0 || count == 0) return;
+  const QuantizedRows a = quantize_rows(x, n, cols, products[0].w->k_quads, in);
+  detail::for_each_panel_task(n, first_panel[count], [&](int64_t t0, int64_t m, int64_t panel) {
+    const int i = static_cast<int>(std::upper_bound(first_panel.begin(), first_panel.end(), panel) - first_panel.begin()) - 1;
+    run_panel(a, *products[i].w, t0, m, panel - first_panel[i], products[i].y, products[i].out,
+              detail::Epilogue::store);
+  });
+}
+
+void gemm_int8_geglu(const float* x, int64_t n, Clamp in, const PackedInt8& gate, Clamp gate_out,
+                     const PackedInt8& up, Clamp up_out, float* y) {
+  check(gate.rows == up.rows && gate.cols == up.cols, "gemm_int8_geglu: gate and up of different shapes");
+  if (n <= 0) return;
+  if (!use_avx512()) {  // the scalar panels have no fused epilogue: the same steps one by one
+    std::vector<float> gated(static_cast<size_t>(n * gate.rows));
+    gemm_int8(gate, x, n, gated.data(), in, gate_out);
+    gemm_int8(up, x, n, y, in, up_out);
+    gelu_tanh_mul(gated.data(), y, static_cast<int64_t>(gated.size()));
+    std::copy(gated.begin(), gated.end(), y);
+    return;
+  }
+  const QuantizedRows a = quantize_rows(x, n, up.cols, up.k_quads, in);
+  detail::for_each_panel_task(n, up.panels, [&](int64_t t0, int64_t m, int64_t p) {
+    run_panel(a, up, t0, m, p, y, up_out, detail::Epilogue::store);  // these rows' tiles stay in L1 ...
+    run_panel(a, gate, t0, m, p, y, gate_out, detail::Epilogue::gelu_times_y);  // ... for the gate's epilogue
   });
 }
 

@@ -60,6 +60,26 @@ enum class Activation { none, silu };
 void gemm_int8(const PackedInt8& w, const float* x, int64_t n, float* y, Clamp in = {}, Clamp out = {},
                Activation act = Activation::none);
 
+// One of several products of the same activations (gemm_int8_shared_input):
+// y[n, w.rows] = clamp_out(clamp_in(x) · wᵀ).
+struct Int8Product {
+  const PackedInt8* w;
+  float* y;
+  Clamp out;
+};
+
+// gemm_int8 for every product (all with w.cols = cols), x quantized once and all their panels
+// in one pass of the pool: q/k/v of one input. Each y is exactly what gemm_int8 gives.
+void gemm_int8_shared_input(const float* x, int64_t n, int64_t cols, Clamp in, const Int8Product* products,
+                            int count);
+
+// GeGLU: y[n, rows] = gelu_tanh(clamp_gate(clamp_in(x) · gateᵀ)) · clamp_up(clamp_in(x) · upᵀ),
+// x quantized once. Each task stores its up tiles, then its gate tiles multiply into them as
+// they are stored: no gate buffer, no separate pass. Exactly gemm_int8 twice and then
+// kernels::gelu_tanh_mul (vector_ops.h) on every ISA (without AVX-512 it is that sequence).
+void gemm_int8_geglu(const float* x, int64_t n, Clamp in, const PackedInt8& gate, Clamp gate_out,
+                     const PackedInt8& up, Clamp up_out, float* y);
+
 // The quantized activations of one row as gemm_int8 makes them, for tests: qx + 128 in
 // out[0, 4·k_quads) (padding: 128) and the row's scale.
 void quantize_row_int8(const float* x, int64_t cols, int64_t k_quads, Clamp in, uint8_t* out, float* scale);

@@ -21,7 +21,7 @@ __m512i clamp_int(__m512i v, int lo, int hi) {
   return _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
 }
 
-template <int R, bool Silu>
+template <int R, Epilogue E>
 void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_quads, const Int8Panel& panel, float* y,
           int64_t y_stride, int cols_valid, __m512 lo, __m512 hi) {
   __v16si acc0[R], acc1[R];
@@ -37,42 +37,48 @@ void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_qu
     __m512 v1 = _mm512_mul_ps(_mm512_mul_ps(to_float(_mm512_sub_epi32((__m512i)acc1[r], c1)), s1), as);
     v0 = min16(max16(v0, lo), hi);
     v1 = min16(max16(v1, lo), hi);
-    if constexpr (Silu) {  // as kernels::silu: identical results
+    float* out = y + r * y_stride;
+    if constexpr (E == Epilogue::silu) {  // as kernels::silu: identical results
       v0 = sigmoid_mul16(v0, v0);
       v1 = sigmoid_mul16(v1, v1);
+    } else if constexpr (E == Epilogue::gelu_times_y) {  // as kernels::gelu_tanh_mul: identical results
+      v0 = gelu_tanh_mul16(v0, _mm512_maskz_loadu_ps(m0, out));
+      v1 = gelu_tanh_mul16(v1, _mm512_maskz_loadu_ps(m1, out + 16));
     }
-    _mm512_mask_storeu_ps(y + r * y_stride, m0, v0);
-    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, v1);
+    _mm512_mask_storeu_ps(out, m0, v0);
+    _mm512_mask_storeu_ps(out + 16, m1, v1);
   }
 }
 
 using TileFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, const Int8Panel&, float*, int64_t, int, __m512,
                         __m512);
-template <bool Silu>
-constexpr TileFn kTiles[kTileRows + 1] = {nullptr,         tile<1, Silu>,  tile<2, Silu>,  tile<3, Silu>, tile<4, Silu>,
-                                          tile<5, Silu>,   tile<6, Silu>,  tile<7, Silu>,  tile<8, Silu>, tile<9, Silu>,
-                                          tile<10, Silu>,  tile<11, Silu>, tile<12, Silu>};
+template <Epilogue E>
+constexpr TileFn kTiles[kTileRows + 1] = {nullptr,      tile<1, E>,  tile<2, E>,  tile<3, E>, tile<4, E>,
+                                          tile<5, E>,   tile<6, E>,  tile<7, E>,  tile<8, E>, tile<9, E>,
+                                          tile<10, E>,  tile<11, E>, tile<12, E>};
 
-template <bool Silu>
+template <Epilogue E>
 void panel_tiles(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
                  const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi) {
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
   int64_t t = 0;
   for (; t + kTileRows <= m; t += kTileRows)
-    tile<kTileRows, Silu>(a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride,
-                          cols_valid, vlo, vhi);
+    tile<kTileRows, E>(a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid,
+                       vlo, vhi);
   if (t < m)
-    kTiles<Silu>[m - t](a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride,
-                        cols_valid, vlo, vhi);
+    kTiles<E>[m - t](a + t * a_stride, a_stride, a_scale + t, k_quads, panel, y + t * y_stride, y_stride, cols_valid,
+                     vlo, vhi);
 }
 
 }  // namespace
 
 void panel_int8_avx512(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t m, int64_t k_quads,
                        const Int8Panel& panel, float* y, int64_t y_stride, int cols_valid, float lo, float hi,
-                       Activation act) {
-  (act == Activation::silu ? panel_tiles<true> : panel_tiles<false>)(a, a_stride, a_scale, m, k_quads, panel, y,
-                                                                     y_stride, cols_valid, lo, hi);
+                       Epilogue epilogue) {
+  const auto tiles = epilogue == Epilogue::silu           ? panel_tiles<Epilogue::silu>
+                     : epilogue == Epilogue::gelu_times_y ? panel_tiles<Epilogue::gelu_times_y>
+                                                          : panel_tiles<Epilogue::store>;
+  tiles(a, a_stride, a_scale, m, k_quads, panel, y, y_stride, cols_valid, lo, hi);
 }
 
 void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int64_t cols, int64_t k_quads, float lo,

@@ -7,6 +7,7 @@
 #include "kernels/batch_ops.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/vector_ops.h"
 
 namespace gemma4 {
 namespace {
@@ -55,6 +56,43 @@ void apply(const ClippedLinear& l, const float* x, int64_t n, float* y, kernels:
   if (std::isfinite(l.output_min) || std::isfinite(l.output_max))
     clamp_into(y, static_cast<size_t>(n * l.weight.rows), l.output_min, l.output_max, y);
   if (act == kernels::Activation::silu) kernels::silu(y, n * l.weight.rows);
+}
+
+namespace {
+
+bool same_input_bounds(const ClippedLinear& a, const ClippedLinear& b) {
+  return a.input_min == b.input_min && a.input_max == b.input_max;
+}
+
+kernels::Clamp output_bounds(const ClippedLinear& l) { return {l.output_min, l.output_max}; }
+
+}  // namespace
+
+void apply_shared_input(const float* x, int64_t n, std::initializer_list<LinearOutput> outputs) {
+  const ClippedLinear& first = *outputs.begin()->linear;
+  const bool shared = std::all_of(outputs.begin(), outputs.end(), [&](const LinearOutput& o) {
+    return o.linear->packed_int8.rows > 0 && same_input_bounds(*o.linear, first);
+  });
+  if (!shared) {
+    for (const LinearOutput& o : outputs) apply(*o.linear, x, n, o.y);
+    return;
+  }
+  std::vector<kernels::Int8Product> products;
+  for (const LinearOutput& o : outputs) products.push_back({&o.linear->packed_int8, o.y, output_bounds(*o.linear)});
+  kernels::gemm_int8_shared_input(x, n, first.weight.cols, {first.input_min, first.input_max}, products.data(),
+                                  static_cast<int>(products.size()));
+}
+
+void apply_geglu(const ClippedLinear& gate, const ClippedLinear& up, const float* x, int64_t n, float* y,
+                 float* scratch) {
+  if (gate.packed_int8.rows > 0 && up.packed_int8.rows > 0 && same_input_bounds(gate, up)) {
+    kernels::gemm_int8_geglu(x, n, {gate.input_min, gate.input_max}, gate.packed_int8, output_bounds(gate),
+                             up.packed_int8, output_bounds(up), y);
+    return;
+  }
+  apply(gate, x, n, y);
+  apply(up, x, n, scratch);
+  kernels::gelu_tanh_mul(y, scratch, n * gate.weight.rows);
 }
 
 std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, int64_t n) {

@@ -3,6 +3,7 @@
 // int8 (VNNI) or bf16 GEMM. One definition for both towers: two different structs of the same
 // name in one namespace would break the one-definition rule.
 #pragma once
+#include <initializer_list>
 #include <limits>
 #include <vector>
 
@@ -46,6 +47,20 @@ std::vector<float> apply(const ClippedLinear& l, const std::vector<float>& x, in
 // the packed GEMMs, a separate kernels::silu pass otherwise (same numbers either way).
 void apply(const ClippedLinear& l, const float* x, int64_t n, float* y,
            kernels::Activation act = kernels::Activation::none);
+// Several linears of the same input x (q/k/v of one layer), each into its y. Where all are int8
+// with equal input bounds, x is quantized once and all run in one pass of the pool
+// (kernels::gemm_int8_shared_input); otherwise apply() runs each. The same numbers either way.
+struct LinearOutput {
+  const ClippedLinear* linear;
+  float* y;
+};
+void apply_shared_input(const float* x, int64_t n, std::initializer_list<LinearOutput> outputs);
+// GeGLU: y = gelu_tanh(apply(gate, x)) · apply(up, x), the product as kernels::gelu_tanh_mul
+// makes it. Fused into one int8 pass where both are int8 with equal input bounds
+// (kernels::gemm_int8_geglu); otherwise `scratch` (n × rows floats) holds the up projection.
+// The same numbers either way.
+void apply_geglu(const ClippedLinear& gate, const ClippedLinear& up, const float* x, int64_t n, float* y,
+                 float* scratch);
 // y = x · Wᵀ without the bounds (x[n, cols], y[n, rows]).
 void apply_unclipped(const ClippedLinear& l, const float* x, int64_t n, float* y);
 

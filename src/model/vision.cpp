@@ -362,9 +362,7 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
   std::vector<float>& q = b.q;
   std::vector<float>& k = b.k;
   std::vector<float>& v = b.v;
-  apply(layer.q, b.normed.data(), N, q.data());
-  apply(layer.k, b.normed.data(), N, k.data());
-  apply(layer.v, b.normed.data(), N, v.data());
+  apply_shared_input(b.normed.data(), N, {{&layer.q, q.data()}, {&layer.k, k.data()}, {&layer.v, v.data()}});
   const bool fast = numerics_ != EncoderNumerics::exact;
   rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
   rms_norm_rows(k.data(), N * c.num_kv_heads, hd, layer.k_norm.data(), c.rms_norm_eps, fast);
@@ -431,12 +429,13 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
 void VisionModel::mlp(const VisionLayer& layer, LayerBuffers& b) const {
   const int64_t N = static_cast<int64_t>(b.normed.size()) / config_.hidden_size;
   std::vector<float>& gate = b.gate;
-  apply(layer.gate, b.normed.data(), N, gate.data());
-  apply(layer.up, b.normed.data(), N, b.up.data());
-  if (numerics_ != EncoderNumerics::exact)
-    kernels::gelu_tanh_mul(gate.data(), b.up.data(), static_cast<int64_t>(gate.size()));
-  else
+  if (numerics_ != EncoderNumerics::exact) {
+    apply_geglu(layer.gate, layer.up, b.normed.data(), N, gate.data(), b.up.data());
+  } else {
+    apply(layer.gate, b.normed.data(), N, gate.data());
+    apply(layer.up, b.normed.data(), N, b.up.data());
     for (size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * b.up[i];
+  }
   apply(layer.down, gate.data(), N, b.branch.data());
 }
 

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/vector_ops.h"
 
 namespace gemma4 {
 namespace {
@@ -113,6 +114,52 @@ TEST(GemmInt8, EveryIsaGivesIdenticalResults) {
         first = y;
       else
         EXPECT_EQ(y, first) << kernels::isa_name(isa) << " n=" << s.n << " rows=" << s.rows << " cols=" << s.cols;
+    }
+  }
+}
+
+// q/k/v of one input in one pass: each output exactly what its own gemm_int8 gives, with panel
+// counts that do not divide the pool's task size and outputs of different widths and clamps.
+TEST(GemmInt8, SharedInputEqualsOneGemmPerWeight) {
+  const int64_t n = 101, cols = 70;
+  const int64_t rows[] = {40, 96, 33};
+  const kernels::Clamp in{-1.5f, 1.f}, outs[] = {{}, {-0.3f, 0.2f}, {-1.f, 10.f}};
+  const std::vector<float> x = test::random_floats(n * cols, 21, 2.f);
+  std::vector<kernels::PackedInt8> packed;
+  for (int i = 0; i < 3; ++i)
+    packed.push_back(kernels::pack_int8(test::f32_weight(test::random_floats(rows[i] * cols, 22 + i, 0.05f), rows[i], cols)));
+  for (kernels::Isa isa : test::supported_isas()) {
+    test::IsaScope scope(isa);
+    std::vector<std::vector<float>> got(3), want(3);
+    std::vector<kernels::Int8Product> products;
+    for (int i = 0; i < 3; ++i) {
+      got[i].assign(static_cast<size_t>(n * rows[i]), NAN);
+      want[i].assign(got[i].size(), NAN);
+      kernels::gemm_int8(packed[i], x.data(), n, want[i].data(), in, outs[i]);
+      products.push_back({&packed[i], got[i].data(), outs[i]});
+    }
+    kernels::gemm_int8_shared_input(x.data(), n, cols, in, products.data(), 3);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(got[i], want[i]) << kernels::isa_name(isa) << " product " << i;
+  }
+}
+
+// The fused GeGLU against its three steps: gate and up GEMMs, then kernels::gelu_tanh_mul.
+TEST(GemmInt8, GegluEqualsTwoGemmsThenGeluTanhMul) {
+  for (const Shape s : {Shape{1, 5, 7}, Shape{29, 70, 100}, Shape{200, 96, 768}}) {
+    const std::vector<float> x = test::random_floats(s.n * s.cols, 25, 2.f);
+    const kernels::PackedInt8 gate =
+        kernels::pack_int8(test::f32_weight(test::random_floats(s.rows * s.cols, 26, 0.05f), s.rows, s.cols));
+    const kernels::PackedInt8 up =
+        kernels::pack_int8(test::f32_weight(test::random_floats(s.rows * s.cols, 27, 0.05f), s.rows, s.cols));
+    const kernels::Clamp in{-1.5f, 1.f}, gate_out{-0.3f, 0.25f}, up_out{-0.2f, 0.3f};
+    for (kernels::Isa isa : test::supported_isas()) {
+      test::IsaScope scope(isa);
+      std::vector<float> want(static_cast<size_t>(s.n * s.rows)), up_y(want.size()), got(want.size(), NAN);
+      kernels::gemm_int8(gate, x.data(), s.n, want.data(), in, gate_out);
+      kernels::gemm_int8(up, x.data(), s.n, up_y.data(), in, up_out);
+      kernels::gelu_tanh_mul(want.data(), up_y.data(), static_cast<int64_t>(want.size()));
+      kernels::gemm_int8_geglu(x.data(), s.n, in, gate, gate_out, up, up_out, got.data());
+      EXPECT_EQ(got, want) << kernels::isa_name(isa) << " n=" << s.n << " rows=" << s.rows << " cols=" << s.cols;
     }
   }
 }
