@@ -41,9 +41,8 @@ void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_
     out[i] = static_cast<int8_t>(std::clamp(std::nearbyint(x[i] * inv[i]), -127.f, 127.f));
 }
 
-void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
-                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
-                        int64_t s_stride) {
+void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
+                        const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
   for (int r = 0; r < rows; ++r) {
     int32_t acc[kAttnPanel] = {};
     const uint8_t* a = qa + r * qa_stride;
@@ -51,7 +50,7 @@ void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_sca
       for (int j = 0; j < kAttnPanel; ++j)
         for (int i = 0; i < 4; ++i) acc[j] += int32_t{a[4 * c + i]} * int32_t{kq[(c * kAttnPanel + j) * 4 + i]};
     for (int j = 0; j < kAttnPanel; ++j)
-      s[r * s_stride + j] = static_cast<float>(acc[j] - k_corr[j]) * k_scale[j] * q_scale[r * q_scale_stride];
+      s[r * s_stride + j] = static_cast<float>(acc[j] - k_corr[j]) * k_scale[j];
   }
 }
 
@@ -63,12 +62,13 @@ float byte_exp2(float t) {
   return std::ldexp(poly, static_cast<int>(n));
 }
 
-int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
+int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p) {
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
+  const float neg_max = -(max * q_scale);
   int32_t sum = 0;
   for (int64_t j = 0; j < keys; ++j) {
-    p[j] = static_cast<uint8_t>(std::nearbyint(byte_exp2(s[j] - max)));
+    p[j] = static_cast<uint8_t>(std::nearbyint(byte_exp2(std::fma(s[j], q_scale, neg_max))));
     sum += p[j];
   }
   std::fill(p + keys, p + keys_padded, uint8_t{0});
@@ -255,8 +255,8 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
       const int8_t* panel_q = keys.q.data() + panel * hd_quads * kAttnPanel * 4;
       for (int64_t t = 0; t < rows; t += kTileRows) {
         const int64_t i = (q0 + t) * a.heads + h;
-        kn.scores_tile(qa.data() + i * q_width, a.heads * q_width, q_scale.data() + i, a.heads,
-                       static_cast<int>(std::min<int64_t>(kTileRows, rows - t)), hd_quads, panel_q,
+        kn.scores_tile(qa.data() + i * q_width, a.heads * q_width, static_cast<int>(std::min<int64_t>(kTileRows, rows - t)),
+                       hd_quads, panel_q,
                        keys.scale.data() + panel * kAttnPanel, keys.corr.data() + panel * kAttnPanel,
                        scores.data() + t * scores_stride + panel * kAttnPanel, scores_stride);
       }
@@ -266,7 +266,8 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
       if (key_valid)
         for (int64_t j = 0; j < a.keys; ++j)
           if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
-      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, a.keys, keys_padded, p.data() + r * keys_padded));
+      const float row_scale = q_scale[(q0 + r) * a.heads + h];
+      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded));
     }
     const QuantValues& values = vq[g];
     for (int64_t panel = 0; panel < value_panels; ++panel) {

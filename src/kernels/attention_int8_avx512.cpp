@@ -23,8 +23,8 @@ __m128i quantize16(__m512 x, __m512 inv) {
 }
 
 template <int R>
-void scores_tile(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int64_t hd_quads,
-                 const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
+void scores_tile(const uint8_t* qa, int64_t qa_stride, int64_t hd_quads, const int8_t* kq, const float* k_scale,
+                 const int32_t* k_corr, float* s, int64_t s_stride) {
   __v16si acc0[R], acc1[R];
   // The sums start at −correction (the unsigned query offset): no subtraction afterwards.
   const __m512i c0 = _mm512_loadu_si512(k_corr), c1 = _mm512_loadu_si512(k_corr + 16);
@@ -33,10 +33,8 @@ void scores_tile(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int
   const __m512 s0 = _mm512_loadu_ps(k_scale), s1 = _mm512_loadu_ps(k_scale + 16);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    const __m512 qs = _mm512_set1_ps(q_scale[r * q_scale_stride]);
-    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), qs));
-    _mm512_storeu_ps(s + r * s_stride + 16,
-                     _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), qs));
+    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(to_float((__m512i)acc0[r]), s0));
+    _mm512_storeu_ps(s + r * s_stride + 16, _mm512_mul_ps(to_float((__m512i)acc1[r]), s1));
   }
 }
 
@@ -55,8 +53,8 @@ void values_tile(const uint8_t* p, int64_t key_quads, const int8_t* vq, const fl
   }
 }
 
-using ScoresFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, int64_t, const int8_t*, const float*,
-                          const int32_t*, float*, int64_t);
+using ScoresFn = void (*)(const uint8_t*, int64_t, int64_t, const int8_t*, const float*, const int32_t*, float*,
+                          int64_t);
 constexpr ScoresFn kScores[kTileRows + 1] = {nullptr,         scores_tile<1>, scores_tile<2>,  scores_tile<3>,
                                              scores_tile<4>,  scores_tile<5>, scores_tile<6>,  scores_tile<7>,
                                              scores_tile<8>,  scores_tile<9>, scores_tile<10>, scores_tile<11>,
@@ -128,13 +126,12 @@ void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_
   }
 }
 
-void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
-                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
-                        int64_t s_stride) {
-  kScores[rows](qa, qa_stride, q_scale, q_scale_stride, hd_quads, kq, k_scale, k_corr, s, s_stride);
+void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
+                        const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride) {
+  kScores[rows](qa, qa_stride, hd_quads, kq, k_scale, k_corr, s, s_stride);
 }
 
-int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p) {
+int32_t exp_bytes_avx512(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p) {
   // The max in four chains: one chain waited on vmaxps' latency at every step.
   __m512 m0 = _mm512_set1_ps(-__builtin_inff()), m1 = m0, m2 = m0, m3 = m0;
   int64_t j = 0;
@@ -149,10 +146,11 @@ int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint
     const __mmask16 m = tail_mask(keys - j);
     m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, s + j));
   }
-  const __m512 neg_max = _mm512_set1_ps(-horizontal_max(max16(max16(m0, m1), max16(m2, m3))));
+  const __m512 scale = _mm512_set1_ps(q_scale);
+  const __m512 neg_max = _mm512_set1_ps(-(horizontal_max(max16(max16(m0, m1), max16(m2, m3))) * q_scale));
   __m512i sum = _mm512_setzero_si512();
   const auto bytes16 = [&](__m512 scores, __mmask16 m) {
-    const __m512i q = _mm512_maskz_cvtps_epi32(m, byte_exp2_nonpositive(_mm512_add_ps(scores, neg_max)));
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, byte_exp2_nonpositive(_mm512_fmadd_ps(scores, scale, neg_max)));
     sum = _mm512_add_epi32(sum, q);
     return q;
   };

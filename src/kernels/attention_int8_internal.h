@@ -18,25 +18,25 @@ using QuantizeChannelsFn = void (*)(const float* x, int64_t n, const float* inv,
 // absmax[c] = max(absmax[c], max_r |x[r · stride + c]|) for c < cols (per-channel ranges).
 using ColumnAbsmaxFn = void (*)(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 
-// Scores of up to 12 query rows against one panel of 32 keys:
-//   s[r·s_stride + j] = float(Σ_c qa[r][c]·kq[j][c] − k_corr[j]) · k_scale[j] · q_scale[r]
+// Scores of up to 12 query rows against one panel of 32 keys, without the query rows' scales
+// (the softmax pass applies them, ExpBytesFn):
+//   s[r·s_stride + j] = float(Σ_c qa[r][c]·kq[j][c] − k_corr[j]) · k_scale[j]
 // qa: unsigned (q + 128) query bytes, row r at qa + r·qa_stride, hd_quads quads;
-// kq: the panel, [hd_quads][32][4] signed bytes; q_scale[r] at q_scale + r·q_scale_stride
-// (the attention scale already folded in).
-using ScoresTileFn = void (*)(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride,
-                              int rows, int64_t hd_quads, const int8_t* kq, const float* k_scale,
-                              const int32_t* k_corr, float* s, int64_t s_stride);
+// kq: the panel, [hd_quads][32][4] signed bytes.
+using ScoresTileFn = void (*)(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
+                              const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride);
 
 // 255 · 2^f for |f| ≤ 1/2 as a degree-3 polynomial (Horner, fused multiply-adds), fitted to
 // the relative error: within 8e-5, 0.02 of a byte step. Both ISAs evaluate exactly this.
 constexpr float kByteExp2[4] = {255.f * 0.99992890482f, 255.f * 0.69327628333f, 255.f * 0.24260465591f,
                                 255.f * 0.05508876703f};
 
-// One softmax row to bytes, scores in base 2 (log2 e folded into the query scales):
-// p[j] = nearbyint(255 · 2^(s[j] − max_j s)) for j < keys, 0 up to keys_padded; returns Σ p
-// (exact). 255 · 2^t is 2^round(t) times kByteExp2's polynomial of t − round(t), t clamped
-// at -127: every ISA gives the same bytes. -inf scores (masked keys) give 0.
-using ExpBytesFn = int32_t (*)(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+// One softmax row to bytes: with the row's scale q_scale (≥ 0; the attention scale and log2 e
+// folded in, so the scores come out in base 2) and t[j] = fma(s[j], q_scale, −(max_j s · q_scale)),
+// p[j] = nearbyint(255 · 2^t[j]) for j < keys, 0 up to keys_padded; returns Σ p (exact).
+// 255 · 2^t is 2^round(t) times kByteExp2's polynomial of t − round(t), t clamped at -127 (NaN
+// counts as -127): every ISA gives the same bytes. -inf scores (masked keys) give 0.
+using ExpBytesFn = int32_t (*)(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p);
 
 // Outputs of up to 12 rows for one panel of 32 value channels:
 //   o[r·o_stride + d] = float(Σ_j p[r][j]·vq[d][j]) · v_scale[d] · row_factor[r], d < cols_valid
@@ -47,20 +47,18 @@ using ValuesTileFn = void (*)(const uint8_t* p, int rows, int64_t key_quads, con
 float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
 void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out);
-void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
-                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
-                        int64_t s_stride);
-int32_t exp_bytes_scalar(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
+                        const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride);
+int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p);
 void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
                         const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
 float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
 void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out);
-void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, const float* q_scale, int64_t q_scale_stride, int rows,
-                        int64_t hd_quads, const int8_t* kq, const float* k_scale, const int32_t* k_corr, float* s,
-                        int64_t s_stride);
-int32_t exp_bytes_avx512(const float* s, int64_t keys, int64_t keys_padded, uint8_t* p);
+void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
+                        const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride);
+int32_t exp_bytes_avx512(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p);
 void values_tile_avx512(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
                         const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
