@@ -62,21 +62,25 @@ float byte_exp2(float t) {
   return std::ldexp(poly, static_cast<int>(n));
 }
 
-int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p) {
+int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
+                         uint64_t* nonzero) {
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
   const float neg_max = -(max * q_scale);
+  std::fill_n(nonzero, key_group_words(keys), uint64_t{0});
   int32_t sum = 0;
   for (int64_t j = 0; j < keys; ++j) {
     p[j] = static_cast<uint8_t>(std::nearbyint(byte_exp2(std::fma(s[j], q_scale, neg_max))));
     sum += p[j];
+    if (p[j] != 0) nonzero[j / kKeyGroup / 64] |= uint64_t{1} << (j / kKeyGroup % 64);
   }
   std::fill(p + keys, p + keys_padded, uint8_t{0});
   return sum;
 }
 
-void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const int8_t* vq, const float* v_scale,
-                        const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
+// Every key, marked or not: the dense sum the VNNI kernel's skipping must reproduce.
+void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const uint64_t* /*groups*/, const int8_t* vq,
+                        const float* v_scale, const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
   for (int r = 0; r < rows; ++r) {
     int32_t acc[kAttnPanel] = {};
     const uint8_t* a = p + r * 4 * key_quads;
@@ -94,7 +98,7 @@ namespace {
 
 using namespace detail;
 
-constexpr int kTileRows = 12;         // query rows per micro-kernel call (24 accumulators)
+constexpr int kTileRows = 12;         // query rows per Q·Kᵀ micro-kernel call (24 accumulators)
 constexpr int64_t kQueryBlock = 36;   // query rows per task: scores (36 × keys × 4 B) stay in L2
 // vpdpbusd sums without saturation: 255 · 127 per key must not overflow int32.
 constexpr int64_t kMaxKeys = std::numeric_limits<int32_t>::max() / (255 * 127);
@@ -205,6 +209,7 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   const int64_t key_quads = (a.keys + 3) / 4, keys_padded = key_quads * 4;
   const int64_t key_panels = round_up(a.keys, kAttnPanel) / kAttnPanel, scores_stride = key_panels * kAttnPanel;
   const int64_t value_panels = round_up(hd, kAttnPanel) / kAttnPanel;
+  const int64_t group_words = key_group_words(a.keys);
 
   // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
   // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
@@ -247,9 +252,12 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
     }
     thread_local std::vector<float> scores, row_factor;
     thread_local std::vector<uint8_t> p;
+    thread_local std::vector<uint64_t> nonzero, tile_groups;
     scores.resize(static_cast<size_t>(rows * scores_stride));
     row_factor.resize(static_cast<size_t>(rows));
     p.resize(static_cast<size_t>(rows * keys_padded));
+    nonzero.resize(static_cast<size_t>(rows * group_words));
+    tile_groups.resize(static_cast<size_t>(group_words));
     const QuantKeys& keys = kq[g];
     for (int64_t panel = 0; panel < key_panels; ++panel) {
       const int8_t* panel_q = keys.q.data() + panel * hd_quads * kAttnPanel * 4;
@@ -267,16 +275,21 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
         for (int64_t j = 0; j < a.keys; ++j)
           if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
       const float row_scale = q_scale[(q0 + r) * a.heads + h];
-      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded));
+      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded,
+                                                            nonzero.data() + r * group_words));
     }
     const QuantValues& values = vq[g];
-    for (int64_t panel = 0; panel < value_panels; ++panel) {
-      const int cols_valid = static_cast<int>(std::min<int64_t>(kAttnPanel, hd - panel * kAttnPanel));
-      const int8_t* panel_q = values.q.data() + panel * key_quads * kAttnPanel * 4;
-      for (int64_t t = 0; t < rows; t += kTileRows)
-        kn.values_tile(p.data() + t * keys_padded, static_cast<int>(std::min<int64_t>(kTileRows, rows - t)), key_quads,
-                       panel_q, values.scale.data() + panel * kAttnPanel, row_factor.data() + t,
-                       o + t * a.out_stride + panel * kAttnPanel, a.out_stride, cols_valid);
+    for (int64_t t = 0; t < rows; t += kValueTileRows) {
+      const int tile_rows = static_cast<int>(std::min<int64_t>(kValueTileRows, rows - t));
+      std::fill(tile_groups.begin(), tile_groups.end(), uint64_t{0});
+      for (int r = 0; r < tile_rows; ++r)
+        for (int64_t w = 0; w < group_words; ++w) tile_groups[w] |= nonzero[(t + r) * group_words + w];
+      for (int64_t panel = 0; panel < value_panels; ++panel) {
+        const int cols_valid = static_cast<int>(std::min<int64_t>(kAttnPanel, hd - panel * kAttnPanel));
+        kn.values_tile(p.data() + t * keys_padded, tile_rows, key_quads, tile_groups.data(),
+                       values.q.data() + panel * key_quads * kAttnPanel * 4, values.scale.data() + panel * kAttnPanel,
+                       row_factor.data() + t, o + t * a.out_stride + panel * kAttnPanel, a.out_stride, cols_valid);
+      }
     }
   });
 }

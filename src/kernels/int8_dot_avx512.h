@@ -9,20 +9,13 @@
 
 namespace gemma4::kernels::detail {
 
-// acc0/acc1[r] = init0/init1 + Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads; rows of a
-// are a_stride bytes apart, b advances 128 bytes a quad. The accumulators are GCC vectors of
-// int32 and the builtin is called directly (with __m512i and _mm512_dpbusd_epi32's casts GCC 12
-// kept them on the stack); always inlined, or they live in memory and the kernel runs at half
-// speed.
+// acc0/acc1[r] += Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads; rows of a are
+// a_stride bytes apart, b advances 128 bytes a quad. The accumulators are GCC vectors of int32
+// and the builtin is called directly (with __m512i and _mm512_dpbusd_epi32's casts GCC 12 kept
+// them on the stack); always inlined, or they live in memory and the kernel runs at half speed.
 template <int R>
-__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads,
-                                                    const int8_t* b, __v16si* acc0, __v16si* acc1,
-                                                    __v16si init0 = __v16si{}, __v16si init1 = __v16si{}) {
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    acc0[r] = init0;
-    acc1[r] = init1;
-  }
+__attribute__((always_inline)) inline void dot_tile_accumulate(const uint8_t* a, int64_t a_stride, int64_t quads,
+                                                               const int8_t* b, __v16si* acc0, __v16si* acc1) {
   for (int64_t c = 0; c < quads; ++c, b += 32 * 4) {
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 64);
@@ -35,6 +28,19 @@ __attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_
       acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
     }
   }
+}
+
+// The same from acc0/acc1[r] = init0/init1.
+template <int R>
+__attribute__((always_inline)) inline void dot_tile(const uint8_t* a, int64_t a_stride, int64_t quads,
+                                                    const int8_t* b, __v16si* acc0, __v16si* acc1,
+                                                    __v16si init0 = __v16si{}, __v16si init1 = __v16si{}) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = init0;
+    acc1[r] = init1;
+  }
+  dot_tile_accumulate<R>(a, a_stride, quads, b, acc0, acc1);
 }
 
 }  // namespace gemma4::kernels::detail

@@ -4,11 +4,14 @@
 // query counts not multiples of the 12-row tiles, padded row strides, grouped kv heads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
+#include "kernels/attention_int8_internal.h"
 #include "kernels/attention_long.h"
+#include "kernels/isa.h"
 #include "kernels/kernel_test_util.h"
 
 namespace gemma4 {
@@ -95,6 +98,43 @@ TEST(LongAttentionInt8, HeadDimNotMultipleOfFourOrPanel) {
 // largest (some round to 0).
 TEST(LongAttentionInt8, ManyKeysMatchFloatReference) {
   check_against_reference(shape_of(40, 1203, 2, 2, 64, 0.125f), false, 0.02, 0.06);
+}
+
+// Peaked rows (base-2 scores spread ~6 around 0, the max ~18 above the bulk): most groups of 16
+// keys hold only zero bytes and the VNNI value pass skips them (ExpBytesMarksTheNonzeroGroups);
+// measured max |diff| 0.07-0.11, relative L2 0.03-0.036; bounds ~3x; the every-ISA check above holds it to the dense portable
+// sum bit for bit. Key counts across a 64-group word (1025) and with a short last group.
+TEST(LongAttentionInt8, PeakedRowsMatchFloatReference) {
+  for (bool masked : {false, true}) check_against_reference(shape_of(41, 1203, 2, 1, 64, 0.5f), masked, 0.3, 0.1);
+  check_against_reference(shape_of(9, 1025, 1, 1, 32, 0.7f), false, 0.3, 0.1);
+}
+
+// The softmax-to-bytes pass on both ISAs: the same bytes and sum, and a mark exactly on the
+// groups of 16 keys holding a nonzero byte (the value pass skips the others), on a row where
+// most groups are zero, with a -inf (masked) key and a short last group.
+TEST(LongAttentionInt8, ExpBytesMarksTheNonzeroGroups) {
+  const int64_t keys = 1203, padded = 1204;
+  std::vector<float> s = test::random_floats(keys, 31, 6.f);
+  s[17] = -INFINITY;
+  const float q_scale = 1.3f;
+  std::vector<uint8_t> p_scalar(padded, 7), p_fast(padded, 7);
+  const int64_t words = kernels::detail::key_group_words(keys);
+  std::vector<uint64_t> marks_scalar(words, ~uint64_t{0}), marks_fast(words, ~uint64_t{0});
+  const int32_t sum = kernels::detail::exp_bytes_scalar(s.data(), q_scale, keys, padded, p_scalar.data(), marks_scalar.data());
+  int marked = 0, groups = 0;
+  for (int64_t c = 0; c * 16 < keys; ++c, ++groups) {
+    bool any = false;
+    for (int64_t j = c * 16; j < std::min(keys, c * 16 + 16); ++j) any |= p_scalar[j] != 0;
+    EXPECT_EQ(any, (marks_scalar[c / 64] >> (c % 64) & 1) != 0) << "group " << c;
+    marked += any;
+  }
+  EXPECT_GT(marked, 0);
+  EXPECT_LT(marked, groups / 2) << "the row should be peaked";
+  EXPECT_EQ(p_scalar[17], 0);
+  if (kernels::active_isa() != kernels::Isa::avx512) GTEST_SKIP() << "no AVX-512 here";
+  EXPECT_EQ(kernels::detail::exp_bytes_avx512(s.data(), q_scale, keys, padded, p_fast.data(), marks_fast.data()), sum);
+  EXPECT_EQ(p_fast, p_scalar);
+  EXPECT_EQ(marks_fast, marks_scalar);
 }
 
 TEST(LongAttentionInt8, AllKeysMaskedGivesZeros) {
