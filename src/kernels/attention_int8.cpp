@@ -63,7 +63,7 @@ float byte_exp2(float t) {
 }
 
 int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
-                         uint64_t* nonzero) {
+                         uint64_t* nonzero, bool /*sparse*/) {
   float max = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < keys; ++j) max = std::max(max, s[j]);
   const float neg_max = -(max * q_scale);
@@ -121,6 +121,12 @@ Kernels kernels_for_isa() {
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+int64_t popcount(const uint64_t* words, int64_t count) {
+  int64_t n = 0;
+  for (int64_t w = 0; w < count; ++w) n += __builtin_popcountll(words[w]);
+  return n;
+}
 
 // One kv head's keys in panels of 32: kq[(panel · hd_quads + c) · 128 + (j % 32) · 4 + i] is
 // quantized k[j][4c + i]; per key its scale and 128 · Σ kq (the unsigned query offset).
@@ -209,7 +215,7 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   const int64_t key_quads = (a.keys + 3) / 4, keys_padded = key_quads * 4;
   const int64_t key_panels = round_up(a.keys, kAttnPanel) / kAttnPanel, scores_stride = key_panels * kAttnPanel;
   const int64_t value_panels = round_up(hd, kAttnPanel) / kAttnPanel;
-  const int64_t group_words = key_group_words(a.keys);
+  const int64_t group_words = key_group_words(a.keys), group_count = (a.keys + kKeyGroup - 1) / kKeyGroup;
 
   // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
   // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
@@ -257,7 +263,7 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
     row_factor.resize(static_cast<size_t>(rows));
     p.resize(static_cast<size_t>(rows * keys_padded));
     nonzero.resize(static_cast<size_t>(rows * group_words));
-    tile_groups.resize(static_cast<size_t>(group_words));
+    tile_groups.resize(static_cast<size_t>(kDenseTileRows / kSparseTileRows * group_words));
     const QuantKeys& keys = kq[g];
     for (int64_t panel = 0; panel < key_panels; ++panel) {
       const int8_t* panel_q = keys.q.data() + panel * hd_quads * kAttnPanel * 4;
@@ -269,27 +275,49 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
                        scores.data() + t * scores_stride + panel * kAttnPanel, scores_stride);
       }
     }
+    // A row whose neighbour above had few nonzero groups is taken as sparse (rows of nearby
+    // queries look alike); the hint changes the speed, not the bytes.
+    int64_t marked_above = group_count;
     for (int64_t r = 0; r < rows; ++r) {
       float* s = scores.data() + r * scores_stride;
       if (key_valid)
         for (int64_t j = 0; j < a.keys; ++j)
           if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
       const float row_scale = q_scale[(q0 + r) * a.heads + h];
-      row_factor[r] = 1.f / static_cast<float>(kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded,
-                                                            nonzero.data() + r * group_words));
+      uint64_t* marks = nonzero.data() + r * group_words;
+      const bool sparse = 8 * marked_above < group_count;
+      row_factor[r] = 1.f / static_cast<float>(
+                                kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded, marks, sparse));
+      marked_above = popcount(marks, group_words);
     }
     const QuantValues& values = vq[g];
-    for (int64_t t = 0; t < rows; t += kValueTileRows) {
-      const int tile_rows = static_cast<int>(std::min<int64_t>(kValueTileRows, rows - t));
-      std::fill(tile_groups.begin(), tile_groups.end(), uint64_t{0});
-      for (int r = 0; r < tile_rows; ++r)
-        for (int64_t w = 0; w < group_words; ++w) tile_groups[w] |= nonzero[(t + r) * group_words + w];
+    const auto values_tile = [&](int64_t t, int tile_rows, const uint64_t* groups) {
       for (int64_t panel = 0; panel < value_panels; ++panel) {
         const int cols_valid = static_cast<int>(std::min<int64_t>(kAttnPanel, hd - panel * kAttnPanel));
-        kn.values_tile(p.data() + t * keys_padded, tile_rows, key_quads, tile_groups.data(),
+        kn.values_tile(p.data() + t * keys_padded, tile_rows, key_quads, groups,
                        values.q.data() + panel * key_quads * kAttnPanel * 4, values.scale.data() + panel * kAttnPanel,
                        row_factor.data() + t, o + t * a.out_stride + panel * kAttnPanel, a.out_stride, cols_valid);
       }
+    };
+    for (int64_t t0 = 0; t0 < rows; t0 += kDenseTileRows) {
+      const int64_t block_rows = std::min<int64_t>(kDenseTileRows, rows - t0);
+      // The union of the marks of each sparse tile's rows, and how many groups they cover.
+      int64_t covered = 0;
+      for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows) {
+        uint64_t* groups = tile_groups.data() + (t - t0) / kSparseTileRows * group_words;
+        std::fill_n(groups, group_words, uint64_t{0});
+        for (int64_t r = t; r < std::min(t + kSparseTileRows, t0 + block_rows); ++r)
+          for (int64_t w = 0; w < group_words; ++w) groups[w] |= nonzero[r * group_words + w];
+        covered += popcount(groups, group_words);
+      }
+      const int64_t tiles = (block_rows + kSparseTileRows - 1) / kSparseTileRows;
+      if (static_cast<double>(covered) > kSparseCover * static_cast<double>(tiles * group_count)) {
+        values_tile(t0, static_cast<int>(block_rows), nullptr);
+        continue;
+      }
+      for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows)
+        values_tile(t, static_cast<int>(std::min<int64_t>(kSparseTileRows, t0 + block_rows - t)),
+                    tile_groups.data() + (t - t0) / kSparseTileRows * group_words);
     }
   });
 }

@@ -38,7 +38,8 @@ void scores_tile(const uint8_t* qa, int64_t qa_stride, int64_t hd_quads, const i
   }
 }
 
-// Only the key groups some row of the tile marked: each is 4 quads (the last one may be shorter).
+// Every key (groups null), or only the key groups some row of the tile marked: each is 4 quads
+// (the last one may be shorter).
 template <int R>
 void values_tile(const uint8_t* p, int64_t key_quads, const uint64_t* groups, const int8_t* vq, const float* v_scale,
                  const float* row_factor, float* o, int64_t o_stride, int cols_valid) {
@@ -46,17 +47,20 @@ void values_tile(const uint8_t* p, int64_t key_quads, const uint64_t* groups, co
   __v16si acc0[R], acc1[R];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = __v16si{};
-  const int64_t words = key_group_words(4 * key_quads);
-  for (int64_t w = 0; w < words; ++w)
-    for (uint64_t bits = groups[w]; bits != 0; bits &= bits - 1) {
-      const int64_t q0 = (w * 64 + __builtin_ctzll(bits)) * kGroupQuads;
-      const uint8_t* pa = p + 4 * q0;
-      const int8_t* vb = vq + q0 * kAttnPanel * 4;
-      if (q0 + kGroupQuads <= key_quads)
-        dot_tile_accumulate<R>(pa, 4 * key_quads, kGroupQuads, vb, acc0, acc1);
-      else
-        dot_tile_accumulate<R>(pa, 4 * key_quads, key_quads - q0, vb, acc0, acc1);
-    }
+  if (!groups) {
+    dot_tile_accumulate<R>(p, 4 * key_quads, key_quads, vq, acc0, acc1);
+  } else {
+    for (int64_t w = 0; w < key_group_words(4 * key_quads); ++w)
+      for (uint64_t bits = groups[w]; bits != 0; bits &= bits - 1) {
+        const int64_t q0 = (w * 64 + __builtin_ctzll(bits)) * kGroupQuads;
+        const uint8_t* pa = p + 4 * q0;
+        const int8_t* vb = vq + q0 * kAttnPanel * 4;
+        if (q0 + kGroupQuads <= key_quads)
+          dot_tile_accumulate<R>(pa, 4 * key_quads, kGroupQuads, vb, acc0, acc1);
+        else
+          dot_tile_accumulate<R>(pa, 4 * key_quads, key_quads - q0, vb, acc0, acc1);
+      }
+  }
   const __mmask16 m0 = tail_mask(cols_valid), m1 = tail_mask(std::max(0, cols_valid - 16));
   const __m512 s0 = _mm512_loadu_ps(v_scale), s1 = _mm512_loadu_ps(v_scale + 16);
 #pragma GCC unroll 16
@@ -75,8 +79,10 @@ constexpr ScoresFn kScores[kTileRows + 1] = {nullptr,         scores_tile<1>, sc
                                              scores_tile<12>};
 using ValuesFn = void (*)(const uint8_t*, int64_t, const uint64_t*, const int8_t*, const float*, const float*, float*,
                           int64_t, int);
-constexpr ValuesFn kValues[kValueTileRows + 1] = {nullptr, values_tile<1>, values_tile<2>, values_tile<3>,
-                                                  values_tile<4>};
+constexpr ValuesFn kValues[kDenseTileRows + 1] = {nullptr,         values_tile<1>, values_tile<2>,  values_tile<3>,
+                                                  values_tile<4>,  values_tile<5>, values_tile<6>,  values_tile<7>,
+                                                  values_tile<8>,  values_tile<9>, values_tile<10>, values_tile<11>,
+                                                  values_tile<12>};
 
 // 255 · 2^t for 16 floats t ≤ 0 as ExpBytesFn defines it (kByteExp2's polynomial): two FMAs
 // fewer than scaled_exp2_nonpositive512, whose 4e-6 the bytes cannot resolve.
@@ -89,6 +95,75 @@ __m512 byte_exp2_nonpositive(__m512 t) {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kByteExp2[1]));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kByteExp2[0]));
   return _mm512_scalef_ps(p, n);
+}
+
+// The bytes and marks of one softmax row (ExpBytesFn), t = s · scale + neg_max, 64 keys at a
+// time; returns the int32 lane sums of the bytes. 255 · 2^t < 0.4981 below t = -9 (the
+// polynomial's 8e-5 included), so with Skip 64 keys whose t are all below are stored as zeros
+// without evaluating exp(): one branch per 64 keys (per 16 it mispredicted too often).
+template <bool Skip>
+__m512i exp_groups(const float* s, __m512 scale, __m512 neg_max, int64_t keys, uint8_t* p, uint64_t* nonzero) {
+  const __m512 zero_below = _mm512_set1_ps(-9.f);
+  __m512i sum = _mm512_setzero_si512();
+  // The marks of 64 groups gather in a register (an |= into memory per group chained each group
+  // to the previous one's store), written when the word is full and at the end.
+  uint64_t marks = 0;
+  const auto mark = [&](int64_t key, uint64_t bits, int count) {  // count groups from key on
+    const int64_t group = key / kKeyGroup;
+    marks |= bits << (group % 64);
+    if ((group + count) % 64 == 0) {
+      nonzero[group / 64] = marks;
+      marks = 0;
+    }
+  };
+  // 64 bytes at a time by two packing steps (values ≤ 255: no saturation) and one lane
+  // permutation, instead of a two-uop vpmovdb per 16.
+  const __m512i lane_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  int64_t j = 0;
+  for (; j + 4 * kKeyGroup <= keys; j += 4 * kKeyGroup) {
+    __m512 t[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) t[i] = _mm512_fmadd_ps(_mm512_loadu_ps(s + j + 16 * i), scale, neg_max);
+    if constexpr (Skip) {
+      const __mmask16 above = _mm512_cmp_ps_mask(t[0], zero_below, _CMP_GE_OQ) |
+                              _mm512_cmp_ps_mask(t[1], zero_below, _CMP_GE_OQ) |
+                              _mm512_cmp_ps_mask(t[2], zero_below, _CMP_GE_OQ) |
+                              _mm512_cmp_ps_mask(t[3], zero_below, _CMP_GE_OQ);
+      if (above == 0) {
+        _mm512_storeu_si512(p + j, _mm512_setzero_si512());
+        mark(j, 0, 4);
+        continue;
+      }
+    }
+    __m512i q[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      q[i] = to_int_nearest(byte_exp2_nonpositive(t[i]));
+      sum = _mm512_add_epi32(sum, q[i]);
+    }
+    // Per 128-bit lane i: q0[4i..4i+3] q1[..] q2[..] q3[..] as bytes; the permutation puts q0's first.
+    const __m512i packed = _mm512_permutexvar_epi32(
+        lane_order, _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3])));
+    _mm512_storeu_si512(p + j, packed);
+    // One bit per 16 bytes: fold each 16-bit run of the nonzero-byte mask into its lowest bit.
+    uint64_t nz = _mm512_test_epi8_mask(packed, packed);
+    nz |= nz >> 8;
+    nz |= nz >> 4;
+    nz |= nz >> 2;
+    nz |= nz >> 1;
+    mark(j, (nz & 1) | (nz >> 15 & 2) | (nz >> 30 & 4) | (nz >> 45 & 8), 4);
+  }
+  for (; j < keys; j += kKeyGroup) {
+    const __mmask16 m = tail_mask(keys - j);
+    const __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + j), scale, neg_max);
+    const __m512i q = _mm512_maskz_cvtps_epi32(m, byte_exp2_nonpositive(t));
+    sum = _mm512_add_epi32(sum, q);
+    _mm_mask_storeu_epi8(p + j, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
+    mark(j, _mm512_test_epi32_mask(q, q) != 0, 1);
+  }
+  const int64_t groups = (keys + kKeyGroup - 1) / kKeyGroup;
+  if (groups % 64 != 0) nonzero[groups / 64] = marks;  // the last, partial word
+  return sum;
 }
 
 }  // namespace
@@ -145,7 +220,7 @@ void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, int rows, int64_t 
 }
 
 int32_t exp_bytes_avx512(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
-                         uint64_t* nonzero) {
+                         uint64_t* nonzero, bool sparse) {
   // The max in four chains: one chain waited on vmaxps' latency at every step.
   __m512 m0 = _mm512_set1_ps(-__builtin_inff()), m1 = m0, m2 = m0, m3 = m0;
   int64_t j = 0;
@@ -162,26 +237,8 @@ int32_t exp_bytes_avx512(const float* s, float q_scale, int64_t keys, int64_t ke
   }
   const __m512 scale = _mm512_set1_ps(q_scale);
   const __m512 neg_max = _mm512_set1_ps(-(horizontal_max(max16(max16(m0, m1), max16(m2, m3))) * q_scale));
-  // 255 · 2^t < 0.4981 below t = -9 (the polynomial's 8e-5 included): such bytes are 0 without
-  // evaluating it. A group of kKeyGroup keys all below is stored as zeros and left unmarked.
-  const __m512 zero_below = _mm512_set1_ps(-9.f);
-  std::fill_n(nonzero, key_group_words(keys), uint64_t{0});
-  __m512i sum = _mm512_setzero_si512();
-  for (j = 0; j < keys; j += kKeyGroup) {
-    const __mmask16 m = tail_mask(keys - j);
-    const __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + j), scale, neg_max);
-    __m128i bytes = _mm_setzero_si128();
-    if (_mm512_mask_cmp_ps_mask(m, t, zero_below, _CMP_GE_OQ) != 0) {
-      const __m512i q = _mm512_maskz_cvtps_epi32(m, byte_exp2_nonpositive(t));
-      sum = _mm512_add_epi32(sum, q);
-      bytes = _mm512_maskz_cvtepi32_epi8(0xffff, q);
-      if (_mm512_test_epi32_mask(q, q) != 0) nonzero[j / kKeyGroup / 64] |= uint64_t{1} << (j / kKeyGroup % 64);
-    }
-    if (m == 0xffff)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + j), bytes);
-    else
-      _mm_mask_storeu_epi8(p + j, m, bytes);
-  }
+  const __m512i sum = sparse ? exp_groups<true>(s, scale, neg_max, keys, p, nonzero)
+                             : exp_groups<false>(s, scale, neg_max, keys, p, nonzero);
   std::fill(p + keys, p + keys_padded, uint8_t{0});
   return horizontal_sum(sum);
 }

@@ -11,8 +11,13 @@ constexpr int kAttnPanel = 32;  // keys (for Q·Kᵀ) or value channels (for P·
 // marks its groups of kKeyGroup keys (4 quads) that hold a nonzero byte, one bit per group
 // (group c: bit c % 64 of word c / 64), and P·V skips the groups no row of its tile marked:
 // sums of zero products, so the results are the same to the bit.
+// Skipping pays only in sparse rows: P·V runs tiles of 4 rows (their union of marks leaves
+// more groups out than 12 rows' would) where their marks cover at most kSparseCover of the
+// groups, and the dense 12-row tile over every key elsewhere.
 constexpr int64_t kKeyGroup = 16;
-constexpr int kValueTileRows = 4;  // rows per P·V tile: few rows leave more groups unmarked
+constexpr int kSparseTileRows = 4;
+constexpr int kDenseTileRows = 12;
+constexpr double kSparseCover = 0.7;
 inline int64_t key_group_words(int64_t keys) { return (keys + 64 * kKeyGroup - 1) / (64 * kKeyGroup); }
 
 // Quantizes one row of n floats to int8 on its absmax (round half to even):
@@ -43,14 +48,18 @@ constexpr float kByteExp2[4] = {255.f * 0.99992890482f, 255.f * 0.69327628333f, 
 // p[j] = nearbyint(255 · 2^t[j]) for j < keys, 0 up to keys_padded; returns Σ p (exact).
 // 255 · 2^t is 2^round(t) times kByteExp2's polynomial of t − round(t), t clamped at -127 (NaN
 // counts as -127): every ISA gives the same bytes. -inf scores (masked keys) give 0. Marks in
-// nonzero[key_group_words(keys)] the key groups holding a nonzero byte (kKeyGroup).
+// nonzero[key_group_words(keys)] the key groups holding a nonzero byte (kKeyGroup). sparse: the
+// row is expected to be mostly zero bytes, so groups whose scores all round to 0 are stored
+// without evaluating exp() (a branch per group, which mispredicts in dense rows); the same
+// bytes and marks either way.
 using ExpBytesFn = int32_t (*)(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
-                               uint64_t* nonzero);
+                               uint64_t* nonzero, bool sparse);
 
-// Outputs of up to kValueTileRows rows for one panel of 32 value channels:
+// Outputs of up to kDenseTileRows rows for one panel of 32 value channels:
 //   o[r·o_stride + d] = float(Σ_j p[r][j]·vq[d][j]) · v_scale[d] · row_factor[r], d < cols_valid
 // p: rows of key_quads quads (stride 4·key_quads); vq: the panel, [key_quads][32][4]. groups:
-// the union of the rows' nonzero marks (ExpBytesFn); unmarked key groups may be skipped.
+// null (every key), or for up to kSparseTileRows rows the union of their nonzero marks
+// (ExpBytesFn): unmarked key groups may be skipped.
 using ValuesTileFn = void (*)(const uint8_t* p, int rows, int64_t key_quads, const uint64_t* groups, const int8_t* vq,
                               const float* v_scale, const float* row_factor, float* o, int64_t o_stride,
                               int cols_valid);
@@ -61,7 +70,7 @@ void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_
 void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
                         const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride);
 int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
-                        uint64_t* nonzero);
+                        uint64_t* nonzero, bool sparse);
 void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const uint64_t* groups, const int8_t* vq,
                         const float* v_scale, const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
@@ -71,7 +80,7 @@ void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_
 void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
                         const float* k_scale, const int32_t* k_corr, float* s, int64_t s_stride);
 int32_t exp_bytes_avx512(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
-                        uint64_t* nonzero);
+                        uint64_t* nonzero, bool sparse);
 void values_tile_avx512(const uint8_t* p, int rows, int64_t key_quads, const uint64_t* groups, const int8_t* vq,
                         const float* v_scale, const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 

@@ -120,7 +120,7 @@ TEST(LongAttentionInt8, ExpBytesMarksTheNonzeroGroups) {
   std::vector<uint8_t> p_scalar(padded, 7), p_fast(padded, 7);
   const int64_t words = kernels::detail::key_group_words(keys);
   std::vector<uint64_t> marks_scalar(words, ~uint64_t{0}), marks_fast(words, ~uint64_t{0});
-  const int32_t sum = kernels::detail::exp_bytes_scalar(s.data(), q_scale, keys, padded, p_scalar.data(), marks_scalar.data());
+  const int32_t sum = kernels::detail::exp_bytes_scalar(s.data(), q_scale, keys, padded, p_scalar.data(), marks_scalar.data(), false);
   int marked = 0, groups = 0;
   for (int64_t c = 0; c * 16 < keys; ++c, ++groups) {
     bool any = false;
@@ -132,9 +132,12 @@ TEST(LongAttentionInt8, ExpBytesMarksTheNonzeroGroups) {
   EXPECT_LT(marked, groups / 2) << "the row should be peaked";
   EXPECT_EQ(p_scalar[17], 0);
   if (kernels::active_isa() != kernels::Isa::avx512) GTEST_SKIP() << "no AVX-512 here";
-  EXPECT_EQ(kernels::detail::exp_bytes_avx512(s.data(), q_scale, keys, padded, p_fast.data(), marks_fast.data()), sum);
-  EXPECT_EQ(p_fast, p_scalar);
-  EXPECT_EQ(marks_fast, marks_scalar);
+  for (bool sparse : {false, true}) {
+    EXPECT_EQ(kernels::detail::exp_bytes_avx512(s.data(), q_scale, keys, padded, p_fast.data(), marks_fast.data(), sparse),
+              sum);
+    EXPECT_EQ(p_fast, p_scalar) << "sparse " << sparse;
+    EXPECT_EQ(marks_fast, marks_scalar) << "sparse " << sparse;
+  }
 }
 
 TEST(LongAttentionInt8, AllKeysMaskedGivesZeros) {
