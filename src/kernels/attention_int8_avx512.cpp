@@ -66,8 +66,8 @@ void values_tile(const uint8_t* p, int64_t key_quads, const uint64_t* groups, co
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     const __m512 f = _mm512_set1_ps(row_factor[r]);
-    _mm512_mask_storeu_ps(o + r * o_stride, m0, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), f));
-    _mm512_mask_storeu_ps(o + r * o_stride + 16, m1, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), f));
+    store16(o + r * o_stride, m0, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc0[r]), s0), f));
+    store16(o + r * o_stride + 16, m1, _mm512_mul_ps(_mm512_mul_ps(to_float((__m512i)acc1[r]), s1), f));
   }
 }
 

@@ -12,14 +12,14 @@ void silu_avx512(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(x + i, m, sigmoid_mul16(v, v));
+    store16(x + i, m, sigmoid_mul16(v, v));
   }
 }
 
 void sigmoid_mul_avx512(const float* a, const float* b, int64_t n, float* out) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(out + i, m, sigmoid_mul16(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+    store16(out + i, m, sigmoid_mul16(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
   }
 }
 
@@ -41,7 +41,7 @@ void layer_norm_relu_avx512(float* x, int64_t width, const float* g, float eps) 
     const __mmask16 m = tail_mask(width - i);
     const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmean);
     const __m512 y = _mm512_mul_ps(_mm512_mul_ps(d, inv), _mm512_maskz_loadu_ps(m, g + i));
-    _mm512_mask_storeu_ps(x + i, m, _mm512_max_ps(y, _mm512_setzero_ps()));
+    store16(x + i, m, _mm512_max_ps(y, _mm512_setzero_ps()));
   }
 }
 
@@ -53,7 +53,7 @@ void clamp_copy_avx512(const float* x, float* y, int64_t n, float lo, float hi) 
     const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512 below = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ), v, vlo);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vhi, below, _CMP_LT_OQ), below, vhi));
+    store16(y + i, m, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vhi, below, _CMP_LT_OQ), below, vhi));
   }
 }
 
@@ -66,7 +66,7 @@ void add_scaled_avx512(float* x, const float* h, float scale, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 product = rounded_product(s, _mm512_maskz_loadu_ps(m, h + i));
-    _mm512_mask_storeu_ps(x + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), product));
+    store16(x + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), product));
   }
 }
 
@@ -74,7 +74,7 @@ void multiply_add_avx512(float* out, const float* a, const float* b, int64_t n) 
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 product = rounded_product(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
-    _mm512_mask_storeu_ps(out + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + i), product));
+    store16(out + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + i), product));
   }
 }
 
@@ -83,8 +83,8 @@ void rope_apply_avx512(float* x, int64_t half, const float* cos, const float* si
     const __mmask16 m = tail_mask(half - i);
     const __m512 a = _mm512_maskz_loadu_ps(m, x + i), b = _mm512_maskz_loadu_ps(m, x + half + i);
     const __m512 c = _mm512_maskz_loadu_ps(m, cos + i), s = _mm512_maskz_loadu_ps(m, sin + i);
-    _mm512_mask_storeu_ps(x + i, m, _mm512_sub_ps(rounded_product(a, c), rounded_product(b, s)));
-    _mm512_mask_storeu_ps(x + half + i, m, _mm512_add_ps(rounded_product(b, c), rounded_product(a, s)));
+    store16(x + i, m, _mm512_sub_ps(rounded_product(a, c), rounded_product(b, s)));
+    store16(x + half + i, m, _mm512_add_ps(rounded_product(b, c), rounded_product(a, s)));
   }
 }
 

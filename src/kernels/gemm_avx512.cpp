@@ -50,8 +50,8 @@ void tile(const uint32_t* a, int64_t a_stride, int64_t k_pairs, const uint32_t* 
       v0 = sigmoid_mul16(v0, v0);
       v1 = sigmoid_mul16(v1, v1);
     }
-    _mm512_mask_storeu_ps(y + r * y_stride, m0, v0);
-    _mm512_mask_storeu_ps(y + r * y_stride + 16, m1, v1);
+    store16(y + r * y_stride, m0, v0);
+    store16(y + r * y_stride + 16, m1, v1);
   }
 }
 

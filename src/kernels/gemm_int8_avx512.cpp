@@ -45,8 +45,8 @@ void tile(const uint8_t* a, int64_t a_stride, const float* a_scale, int64_t k_qu
       v0 = gelu_tanh_mul16(v0, _mm512_maskz_loadu_ps(m0, out));
       v1 = gelu_tanh_mul16(v1, _mm512_maskz_loadu_ps(m1, out + 16));
     }
-    _mm512_mask_storeu_ps(out, m0, v0);
-    _mm512_mask_storeu_ps(out + 16, m1, v1);
+    store16(out, m0, v0);
+    store16(out + 16, m1, v1);
   }
 }
 
@@ -106,7 +106,7 @@ void quantize_rows_int8_avx512(const float* x, int64_t x_stride, int64_t n, int6
       const __mmask16 m = tail_mask(cols - c);
       const __m512i q = _mm512_add_epi32(clamp_int(to_int_nearest(_mm512_mul_ps(clamped(row + c, m), vinv)), -127, 127),
                                          v128);  // to_int_nearest: round half to even, as std::nearbyint
-      _mm_mask_storeu_epi8(dst + c, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
+      store16(dst + c, m, _mm512_maskz_cvtepi32_epi8(0xffff, q));
     }
     std::fill(dst + cols, dst + width, uint8_t{128});
   }
