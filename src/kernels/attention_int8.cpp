@@ -198,6 +198,110 @@ void quantize_values(const Kernels& kn, const float* v, int64_t keys, int hd, in
   }
 }
 
+// The sizes of one call, derived from its shape.
+struct Layout {
+  int hd = 0, group = 0;
+  int64_t hd_quads = 0, q_width = 0;         // a query (or key) row in quads and bytes
+  int64_t key_quads = 0, keys_padded = 0;    // a softmax row of bytes, in quads and bytes
+  int64_t key_panels = 0, scores_stride = 0; // Q·Kᵀ panels of 32 keys; a row of scores
+  int64_t value_panels = 0;                  // P·V panels of 32 value channels
+  int64_t group_words = 0, group_count = 0;  // a row's nonzero marks (kKeyGroup)
+
+  explicit Layout(const LongAttentionShape& a)
+      : hd(a.head_dim),
+        group(a.heads / a.kv_heads),
+        hd_quads((a.head_dim + 3) / 4),
+        q_width(hd_quads * 4),
+        key_quads((a.keys + 3) / 4),
+        keys_padded(key_quads * 4),
+        key_panels(round_up(a.keys, kAttnPanel) / kAttnPanel),
+        scores_stride(key_panels * kAttnPanel),
+        value_panels(round_up(a.head_dim, kAttnPanel) / kAttnPanel),
+        group_words(key_group_words(a.keys)),
+        group_count((a.keys + kKeyGroup - 1) / kKeyGroup) {}
+};
+
+// One task's rows: their scores, softmax bytes with nonzero marks and row factors, and the
+// marks' unions per sparse tile. Per thread, reused.
+struct BlockScratch {
+  std::vector<float> scores, row_factor;
+  std::vector<uint8_t> p;
+  std::vector<uint64_t> nonzero, tile_groups;
+
+  void size_for(const Layout& l, int64_t rows) {
+    scores.resize(static_cast<size_t>(rows * l.scores_stride));
+    row_factor.resize(static_cast<size_t>(rows));
+    p.resize(static_cast<size_t>(rows * l.keys_padded));
+    nonzero.resize(static_cast<size_t>(rows * l.group_words));
+    tile_groups.resize(static_cast<size_t>(kDenseTileRows / kSparseTileRows * l.group_words));
+  }
+};
+
+// Scores of `rows` query rows (quantized, qa_stride bytes apart) against every key panel.
+void score_rows(const Kernels& kn, const Layout& l, const uint8_t* qa, int64_t qa_stride, int64_t rows,
+                const QuantKeys& keys, BlockScratch& b) {
+  for (int64_t panel = 0; panel < l.key_panels; ++panel) {
+    const int8_t* panel_q = keys.q.data() + panel * l.hd_quads * kAttnPanel * 4;
+    for (int64_t t = 0; t < rows; t += kTileRows)
+      kn.scores_tile(qa + t * qa_stride, qa_stride, static_cast<int>(std::min<int64_t>(kTileRows, rows - t)), l.hd_quads,
+                     panel_q, keys.scale.data() + panel * kAttnPanel, keys.corr.data() + panel * kAttnPanel,
+                     b.scores.data() + t * l.scores_stride + panel * kAttnPanel, l.scores_stride);
+  }
+}
+
+// Softmax bytes, nonzero marks and 1 / Σ bytes of each row; q_scale[r · q_scale_stride] is
+// row r's scale. A row whose neighbour above had few nonzero groups is taken as sparse (rows of
+// nearby queries look alike): the hint changes the speed, not the bytes.
+void softmax_rows(const Kernels& kn, const Layout& l, int64_t keys, const uint8_t* key_valid, const float* q_scale,
+                  int64_t q_scale_stride, int64_t rows, BlockScratch& b) {
+  int64_t marked_above = l.group_count;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* s = b.scores.data() + r * l.scores_stride;
+    if (key_valid)
+      for (int64_t j = 0; j < keys; ++j)
+        if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
+    uint64_t* marks = b.nonzero.data() + r * l.group_words;
+    const bool sparse = 8 * marked_above < l.group_count;
+    const int32_t sum =
+        kn.exp_bytes(s, q_scale[r * q_scale_stride], keys, l.keys_padded, b.p.data() + r * l.keys_padded, marks, sparse);
+    b.row_factor[r] = 1.f / static_cast<float>(sum);
+    marked_above = popcount(marks, l.group_words);
+  }
+}
+
+// o[r] = Σ_j p[r][j] · v[j] / Σ_j p[r][j] for the block's rows, in blocks of 12 rows: one dense
+// tile over every key, or tiles of 4 rows over the groups their marks cover where those cover at
+// most kSparseCover of the groups.
+void weigh_values(const Kernels& kn, const Layout& l, const QuantValues& values, int64_t rows, BlockScratch& b,
+                  float* o, int64_t o_stride) {
+  const auto tile = [&](int64_t t, int64_t tile_rows, const uint64_t* groups) {
+    for (int64_t panel = 0; panel < l.value_panels; ++panel)
+      kn.values_tile(b.p.data() + t * l.keys_padded, static_cast<int>(tile_rows), l.key_quads, groups,
+                     values.q.data() + panel * l.key_quads * kAttnPanel * 4, values.scale.data() + panel * kAttnPanel,
+                     b.row_factor.data() + t, o + t * o_stride + panel * kAttnPanel, o_stride,
+                     static_cast<int>(std::min<int64_t>(kAttnPanel, l.hd - panel * kAttnPanel)));
+  };
+  for (int64_t t0 = 0; t0 < rows; t0 += kDenseTileRows) {
+    const int64_t block_rows = std::min<int64_t>(kDenseTileRows, rows - t0);
+    int64_t covered = 0;  // by the marks of each sparse tile, summed over the tiles
+    for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows) {
+      uint64_t* groups = b.tile_groups.data() + (t - t0) / kSparseTileRows * l.group_words;
+      std::fill_n(groups, l.group_words, uint64_t{0});
+      for (int64_t r = t; r < std::min(t + kSparseTileRows, t0 + block_rows); ++r)
+        for (int64_t w = 0; w < l.group_words; ++w) groups[w] |= b.nonzero[r * l.group_words + w];
+      covered += popcount(groups, l.group_words);
+    }
+    const int64_t tiles = (block_rows + kSparseTileRows - 1) / kSparseTileRows;
+    if (static_cast<double>(covered) > kSparseCover * static_cast<double>(tiles * l.group_count)) {
+      tile(t0, block_rows, nullptr);
+      continue;
+    }
+    for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows)
+      tile(t, std::min<int64_t>(kSparseTileRows, t0 + block_rows - t),
+           b.tile_groups.data() + (t - t0) / kSparseTileRows * l.group_words);
+  }
+}
+
 }  // namespace
 
 void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, const float* k, const float* v,
@@ -210,12 +314,7 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   if (a.keys > kMaxKeys) return attention_bidirectional(a, q, k, v, key_valid, out);
   if (a.queries == 0) return;
   const Kernels kn = kernels_for_isa();
-  const int hd = a.head_dim, group = a.heads / a.kv_heads;
-  const int64_t hd_quads = (hd + 3) / 4, q_width = hd_quads * 4;
-  const int64_t key_quads = (a.keys + 3) / 4, keys_padded = key_quads * 4;
-  const int64_t key_panels = round_up(a.keys, kAttnPanel) / kAttnPanel, scores_stride = key_panels * kAttnPanel;
-  const int64_t value_panels = round_up(hd, kAttnPanel) / kAttnPanel;
-  const int64_t group_words = key_group_words(a.keys), group_count = (a.keys + kKeyGroup - 1) / kKeyGroup;
+  const Layout l(a);
 
   // Queries: unsigned bytes (q + 128) per row and head, scale · absmax / 127 per row and head,
   // times log2 e: the scores come out in base 2, exp(x) = 2^(x · log2 e).
@@ -227,13 +326,14 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   std::vector<float>& q_scale = scratch.q_scale;
   std::vector<QuantKeys>& kq = scratch.keys;
   std::vector<QuantValues>& vq = scratch.values;
-  qa.assign(static_cast<size_t>(a.queries * a.heads * q_width), 128);
+  qa.assign(static_cast<size_t>(a.queries * a.heads * l.q_width), 128);
   q_scale.resize(static_cast<size_t>(a.queries * a.heads));
   parallel_ranges(a.queries, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       for (int h = 0; h < a.heads; ++h) {
         const int64_t i = t * a.heads + h;
-        q_scale[i] = kn.quantize_row(q + t * a.q_stride + h * hd, hd, 0x80, qa.data() + i * q_width, nullptr) * q_factor;
+        q_scale[i] =
+            kn.quantize_row(q + t * a.q_stride + h * l.hd, l.hd, 0x80, qa.data() + i * l.q_width, nullptr) * q_factor;
       }
   });
   kq.resize(static_cast<size_t>(a.kv_heads));
@@ -241,84 +341,27 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   parallel_for(2 * a.kv_heads, [&](int64_t task) {
     const int g = static_cast<int>(task / 2);
     if (task % 2 == 0)
-      quantize_keys(kn, k + g * hd, a.keys, hd, a.kv_stride, hd_quads, kq[g]);
+      quantize_keys(kn, k + g * l.hd, a.keys, l.hd, a.kv_stride, l.hd_quads, kq[g]);
     else
-      quantize_values(kn, v + g * hd, a.keys, hd, a.kv_stride, key_quads, vq[g]);
+      quantize_values(kn, v + g * l.hd, a.keys, l.hd, a.kv_stride, l.key_quads, vq[g]);
   });
 
   const bool any_valid = !key_valid || std::any_of(key_valid, key_valid + a.keys, [](uint8_t f) { return f != 0; });
   const int64_t blocks = (a.queries + kQueryBlock - 1) / kQueryBlock;
   parallel_for(a.heads * blocks, [&](int64_t task) {
-    const int h = static_cast<int>(task / blocks), g = h / group;
+    const int h = static_cast<int>(task / blocks);
     const int64_t q0 = (task % blocks) * kQueryBlock, rows = std::min(kQueryBlock, a.queries - q0);
-    float* o = out + q0 * a.out_stride + h * hd;
+    float* o = out + q0 * a.out_stride + h * l.hd;
     if (!any_valid) {
-      for (int64_t r = 0; r < rows; ++r) std::fill_n(o + r * a.out_stride, hd, 0.f);
+      for (int64_t r = 0; r < rows; ++r) std::fill_n(o + r * a.out_stride, l.hd, 0.f);
       return;
     }
-    thread_local std::vector<float> scores, row_factor;
-    thread_local std::vector<uint8_t> p;
-    thread_local std::vector<uint64_t> nonzero, tile_groups;
-    scores.resize(static_cast<size_t>(rows * scores_stride));
-    row_factor.resize(static_cast<size_t>(rows));
-    p.resize(static_cast<size_t>(rows * keys_padded));
-    nonzero.resize(static_cast<size_t>(rows * group_words));
-    tile_groups.resize(static_cast<size_t>(kDenseTileRows / kSparseTileRows * group_words));
-    const QuantKeys& keys = kq[g];
-    for (int64_t panel = 0; panel < key_panels; ++panel) {
-      const int8_t* panel_q = keys.q.data() + panel * hd_quads * kAttnPanel * 4;
-      for (int64_t t = 0; t < rows; t += kTileRows) {
-        const int64_t i = (q0 + t) * a.heads + h;
-        kn.scores_tile(qa.data() + i * q_width, a.heads * q_width, static_cast<int>(std::min<int64_t>(kTileRows, rows - t)),
-                       hd_quads, panel_q,
-                       keys.scale.data() + panel * kAttnPanel, keys.corr.data() + panel * kAttnPanel,
-                       scores.data() + t * scores_stride + panel * kAttnPanel, scores_stride);
-      }
-    }
-    // A row whose neighbour above had few nonzero groups is taken as sparse (rows of nearby
-    // queries look alike); the hint changes the speed, not the bytes.
-    int64_t marked_above = group_count;
-    for (int64_t r = 0; r < rows; ++r) {
-      float* s = scores.data() + r * scores_stride;
-      if (key_valid)
-        for (int64_t j = 0; j < a.keys; ++j)
-          if (!key_valid[j]) s[j] = -std::numeric_limits<float>::infinity();
-      const float row_scale = q_scale[(q0 + r) * a.heads + h];
-      uint64_t* marks = nonzero.data() + r * group_words;
-      const bool sparse = 8 * marked_above < group_count;
-      row_factor[r] = 1.f / static_cast<float>(
-                                kn.exp_bytes(s, row_scale, a.keys, keys_padded, p.data() + r * keys_padded, marks, sparse));
-      marked_above = popcount(marks, group_words);
-    }
-    const QuantValues& values = vq[g];
-    const auto values_tile = [&](int64_t t, int tile_rows, const uint64_t* groups) {
-      for (int64_t panel = 0; panel < value_panels; ++panel) {
-        const int cols_valid = static_cast<int>(std::min<int64_t>(kAttnPanel, hd - panel * kAttnPanel));
-        kn.values_tile(p.data() + t * keys_padded, tile_rows, key_quads, groups,
-                       values.q.data() + panel * key_quads * kAttnPanel * 4, values.scale.data() + panel * kAttnPanel,
-                       row_factor.data() + t, o + t * a.out_stride + panel * kAttnPanel, a.out_stride, cols_valid);
-      }
-    };
-    for (int64_t t0 = 0; t0 < rows; t0 += kDenseTileRows) {
-      const int64_t block_rows = std::min<int64_t>(kDenseTileRows, rows - t0);
-      // The union of the marks of each sparse tile's rows, and how many groups they cover.
-      int64_t covered = 0;
-      for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows) {
-        uint64_t* groups = tile_groups.data() + (t - t0) / kSparseTileRows * group_words;
-        std::fill_n(groups, group_words, uint64_t{0});
-        for (int64_t r = t; r < std::min(t + kSparseTileRows, t0 + block_rows); ++r)
-          for (int64_t w = 0; w < group_words; ++w) groups[w] |= nonzero[r * group_words + w];
-        covered += popcount(groups, group_words);
-      }
-      const int64_t tiles = (block_rows + kSparseTileRows - 1) / kSparseTileRows;
-      if (static_cast<double>(covered) > kSparseCover * static_cast<double>(tiles * group_count)) {
-        values_tile(t0, static_cast<int>(block_rows), nullptr);
-        continue;
-      }
-      for (int64_t t = t0; t < t0 + block_rows; t += kSparseTileRows)
-        values_tile(t, static_cast<int>(std::min<int64_t>(kSparseTileRows, t0 + block_rows - t)),
-                    tile_groups.data() + (t - t0) / kSparseTileRows * group_words);
-    }
+    thread_local BlockScratch b;
+    b.size_for(l, rows);
+    const int64_t first = q0 * a.heads + h;  // the block's first (row, head) in qa and q_scale
+    score_rows(kn, l, qa.data() + first * l.q_width, a.heads * l.q_width, rows, kq[h / l.group], b);
+    softmax_rows(kn, l, a.keys, key_valid, q_scale.data() + first, a.heads, rows, b);
+    weigh_values(kn, l, vq[h / l.group], rows, b, o, a.out_stride);
   });
 }
 
