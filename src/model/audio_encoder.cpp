@@ -426,9 +426,7 @@ void AudioEncoder::attention(const ConformerLayerWeights& w, const float* x, int
   float* k = Scratch::sized(s.k, T * d);
   float* v = Scratch::sized(s.v, T * d);
   float* out = Scratch::sized(s.mixed, T * d);
-  apply(w.q, x, T, q);
-  apply(w.k, x, T, k);
-  apply(w.v, x, T, v);
+  apply_shared_input(x, T, {{&w.q, q}, {&w.k, k}, {&w.v, v}});
 
   // Query scale: 1/sqrt(D) / ln 2 · softplus(per_dim_scale); key scale softplus(1)/softplus(0).
   const float q_base = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)) / std::log(2.0));
