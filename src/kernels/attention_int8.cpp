@@ -17,18 +17,22 @@
 namespace gemma4::kernels {
 namespace detail {
 
-float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
-  float absmax = 0.f;
-  for (int64_t i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(x[i]));
-  const float inv = absmax > 0.f ? 127.f / absmax : 0.f;
-  int32_t total = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int q = static_cast<int>(std::clamp(std::nearbyint(x[i] * inv), -127.f, 127.f));
-    out[i] = static_cast<uint8_t>(static_cast<uint8_t>(static_cast<int8_t>(q)) ^ flip);
-    total += q;
+void quantize_rows_scalar(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
+                          int64_t out_stride, float* absmax, int32_t* sums) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * x_stride;
+    float m = 0.f;
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(row[i]));
+    const float inv = m > 0.f ? 127.f / m : 0.f;
+    int32_t total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int q = static_cast<int>(std::clamp(std::nearbyint(row[i] * inv), -127.f, 127.f));
+      out[r * out_stride + i] = static_cast<uint8_t>(static_cast<uint8_t>(static_cast<int8_t>(q)) ^ flip);
+      total += q;
+    }
+    absmax[r] = m;
+    if (sums) sums[r] = total;
   }
-  if (sum) *sum = total;
-  return absmax;
 }
 
 void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {
@@ -104,7 +108,7 @@ constexpr int64_t kQueryBlock = 36;   // query rows per task: scores (36 × keys
 constexpr int64_t kMaxKeys = std::numeric_limits<int32_t>::max() / (255 * 127);
 
 struct Kernels {
-  QuantizeRowFn quantize_row;
+  QuantizeRowsFn quantize_rows;
   QuantizeChannelsFn quantize_channels;
   ColumnAbsmaxFn column_absmax;
   ScoresTileFn scores_tile;
@@ -114,9 +118,9 @@ struct Kernels {
 
 Kernels kernels_for_isa() {
   if (active_isa() == Isa::avx512)
-    return {quantize_row_avx512, quantize_channels_avx512, column_absmax_avx512, scores_tile_avx512,
+    return {quantize_rows_avx512, quantize_channels_avx512, column_absmax_avx512, scores_tile_avx512,
             exp_bytes_avx512,    values_tile_avx512};
-  return {quantize_row_scalar, quantize_channels_scalar, column_absmax_scalar, scores_tile_scalar,
+  return {quantize_rows_scalar, quantize_channels_scalar, column_absmax_scalar, scores_tile_scalar,
           exp_bytes_scalar,    values_tile_scalar};
 }
 
@@ -157,13 +161,22 @@ void quantize_keys(const Kernels& kn, const float* k, int64_t keys, int hd, int6
   out.q.assign(static_cast<size_t>(panels * hd_quads * kAttnPanel * 4), 0);
   out.scale.assign(static_cast<size_t>(panels * kAttnPanel), 0.f);
   out.corr.assign(out.scale.size(), 0);
-  std::vector<uint8_t> row(static_cast<size_t>(hd_quads * 4), 0);
-  for (int64_t j = 0; j < keys; ++j) {
-    int32_t sum = 0;
-    out.scale[j] = kn.quantize_row(k + j * stride, hd, 0, row.data(), &sum) / 127.f;
-    out.corr[j] = 128 * sum;
-    int8_t* dst = out.q.data() + (j / kAttnPanel) * hd_quads * kAttnPanel * 4 + (j % kAttnPanel) * 4;
-    for (int64_t c = 0; c < hd_quads; ++c) std::memcpy(dst + c * kAttnPanel * 4, row.data() + 4 * c, 4);
+  // A panel's keys at a time: quantized rows (zero-padded to whole quads), then scattered quad
+  // by quad into the panel.
+  const int64_t row_bytes = hd_quads * 4;
+  std::vector<uint8_t> rows(static_cast<size_t>(kAttnPanel * row_bytes), 0);
+  std::vector<float> absmax(kAttnPanel);
+  std::vector<int32_t> sums(kAttnPanel);
+  for (int64_t j0 = 0; j0 < keys; j0 += kAttnPanel) {
+    const int64_t count = std::min<int64_t>(kAttnPanel, keys - j0);
+    kn.quantize_rows(k + j0 * stride, count, stride, hd, 0, rows.data(), row_bytes, absmax.data(), sums.data());
+    int8_t* panel = out.q.data() + (j0 / kAttnPanel) * hd_quads * kAttnPanel * 4;
+    for (int64_t j = 0; j < count; ++j) {
+      out.scale[j0 + j] = absmax[j] / 127.f;
+      out.corr[j0 + j] = 128 * sums[j];
+      for (int64_t c = 0; c < hd_quads; ++c)
+        std::memcpy(panel + (c * kAttnPanel + j) * 4, rows.data() + j * row_bytes + 4 * c, 4);
+    }
   }
 }
 
@@ -329,12 +342,12 @@ void attention_bidirectional_int8(const LongAttentionShape& a, const float* q, c
   qa.assign(static_cast<size_t>(a.queries * a.heads * l.q_width), 128);
   q_scale.resize(static_cast<size_t>(a.queries * a.heads));
   parallel_ranges(a.queries, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int h = 0; h < a.heads; ++h) {
-        const int64_t i = t * a.heads + h;
-        q_scale[i] =
-            kn.quantize_row(q + t * a.q_stride + h * l.hd, l.hd, 0x80, qa.data() + i * l.q_width, nullptr) * q_factor;
-      }
+    for (int64_t t = t0; t < t1; ++t) {  // a row's heads side by side: `heads` rows of hd
+      const int64_t i = t * a.heads;
+      kn.quantize_rows(q + t * a.q_stride, a.heads, l.hd, l.hd, 0x80, qa.data() + i * l.q_width, l.q_width,
+                       q_scale.data() + i, nullptr);
+      for (int h = 0; h < a.heads; ++h) q_scale[i + h] *= q_factor;
+    }
   });
   kq.resize(static_cast<size_t>(a.kv_heads));
   vq.resize(static_cast<size_t>(a.kv_heads));

@@ -171,28 +171,73 @@ __m512i exp_groups(const float* s, __m512 scale, __m512 neg_max, int64_t keys, u
 // The loops below run full vectors with plain loads and stores and leave the masked forms to
 // the tail: masked stores every iteration made the softmax pass ~25% slower (measured).
 
-float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum) {
-  __m512 vmax = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) vmax = max16(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
-  if (i < n) vmax = max16(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(n - i), x + i)));
-  const float absmax = horizontal_max(vmax);
-  const __m512 inv = _mm512_set1_ps(absmax > 0.f ? 127.f / absmax : 0.f);
-  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
-  __m512i total = _mm512_setzero_si512();
-  const auto bytes16 = [&](__m512 v) {
-    const __m128i q = quantize16(v, inv);
-    total = _mm512_add_epi32(total, _mm512_cvtepi8_epi32(q));
-    return _mm_xor_si128(q, vflip);
-  };
-  for (i = 0; i + 16 <= n; i += 16)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), bytes16(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const __mmask16 m = tail_mask(n - i);
-    _mm_mask_storeu_epi8(out + i, m, bytes16(_mm512_maskz_loadu_ps(m, x + i)));  // masked-off lanes quantize to 0
+// Lane r of the result = op over the 16 lanes of v[r]: four levels of pairwise unpacks and
+// shuffles (each level halves the vectors and doubles what each lane holds).
+template <class Op>
+__m512 transpose_reduce16(const __m512 (&v)[16], Op op) {
+  __m512 a[8], b[4], c[2];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i)  // per 128-bit block: rows 2i, 2i+1 over elements {0,2}, {1,3}
+    a[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // per 128-bit block: rows 4i..4i+3 over the block
+    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+    b[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
   }
-  if (sum) *sum = horizontal_sum(total);
-  return absmax;
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)  // blocks: rows 8i..8i+3 over blocks {0,1}, {2,3}; 8i+4.. likewise
+    c[i] = op(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+              _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return op(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+            _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// 16 rows at a time: their maxima side by side in one vector (so one division gives the 16
+// scales), then each row quantized, its sum of bytes reduced likewise.
+void quantize_rows_avx512(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
+                          int64_t out_stride, float* absmax, int32_t* sums) {
+  const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
+  const auto add_int = [](__m512 p, __m512 q) {
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_castps_si512(q)));
+  };
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int count = static_cast<int>(std::min<int64_t>(16, rows - r0));
+    __m512 row_max[16];
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r) row_max[r] = _mm512_setzero_ps();
+    for (int r = 0; r < count; ++r) {
+      const float* row = x + (r0 + r) * x_stride;
+      for (int64_t i = 0; i < n; i += 16)
+        row_max[r] = max16(row_max[r], _mm512_abs_ps(_mm512_maskz_loadu_ps(tail_mask(n - i), row + i)));
+    }
+    const __m512 maxima = transpose_reduce16(row_max, max16);
+    // 127 / absmax, 0 for an all-zero row: the scalar path's IEEE division, lane by lane.
+    alignas(64) float inv[16];
+    _mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(maxima, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                             _mm512_set1_ps(127.f), maxima));
+    alignas(64) float maxima_out[16];
+    _mm512_store_ps(maxima_out, maxima);
+    __m512 totals[16];
+    for (int r = 0; r < count; ++r) {
+      const float* row = x + (r0 + r) * x_stride;
+      uint8_t* dst = out + (r0 + r) * out_stride;
+      const __m512 vinv = _mm512_set1_ps(inv[r]);
+      __m512i total = _mm512_setzero_si512();
+      for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m128i q = quantize16(_mm512_maskz_loadu_ps(m, row + i), vinv);  // masked-off lanes give 0
+        total = _mm512_add_epi32(total, _mm512_cvtepi8_epi32(q));
+        store16(dst + i, m, _mm_xor_si128(q, vflip));
+      }
+      totals[r] = _mm512_castsi512_ps(total);
+      absmax[r0 + r] = maxima_out[r];
+    }
+    if (!sums) continue;
+    for (int r = count; r < 16; ++r) totals[r] = _mm512_setzero_ps();
+    alignas(64) int32_t row_sums[16];
+    _mm512_store_si512(row_sums, _mm512_castps_si512(transpose_reduce16(totals, add_int)));
+    std::copy_n(row_sums, count, sums + r0);
+  }
 }
 
 void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax) {

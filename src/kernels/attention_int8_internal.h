@@ -20,11 +20,12 @@ constexpr int kDenseTileRows = 12;
 constexpr double kSparseCover = 0.7;
 inline int64_t key_group_words(int64_t keys) { return (keys + 64 * kKeyGroup - 1) / (64 * kKeyGroup); }
 
-// Quantizes one row of n floats to int8 on its absmax (round half to even):
-// out[i] = nearbyint(x[i] · 127 / absmax) as a signed byte xor `flip` (0x80 gives the
-// unsigned q + 128 form); returns absmax (0 for an all-zero row, which quantizes to 0) and,
-// when sum is not null, Σ q (the signed values) in *sum.
-using QuantizeRowFn = float (*)(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+// Quantizes `rows` rows of n floats (row r at x + r·x_stride) to int8, each on its absmax (round
+// half to even): out[r·out_stride + i] = nearbyint(x[i] · (127 / absmax)) as a signed byte xor
+// `flip` (0x80 gives the unsigned q + 128 form); absmax[r] (0 for an all-zero row, which
+// quantizes to 0) and, when sums is not null, sums[r] = Σ q (the signed values).
+using QuantizeRowsFn = void (*)(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
+                                int64_t out_stride, float* absmax, int32_t* sums);
 // out[i] = clamp(nearbyint(x[i] · inv[i]), ±127) as signed bytes (per-channel scales).
 using QuantizeChannelsFn = void (*)(const float* x, int64_t n, const float* inv, int8_t* out);
 // absmax[c] = max(absmax[c], max_r |x[r · stride + c]|) for c < cols (per-channel ranges).
@@ -64,7 +65,8 @@ using ValuesTileFn = void (*)(const uint8_t* p, int rows, int64_t key_quads, con
                               const float* v_scale, const float* row_factor, float* o, int64_t o_stride,
                               int cols_valid);
 
-float quantize_row_scalar(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void quantize_rows_scalar(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
+                          int64_t out_stride, float* absmax, int32_t* sums);
 void column_absmax_scalar(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_scalar(const float* x, int64_t n, const float* inv, int8_t* out);
 void scores_tile_scalar(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
@@ -74,7 +76,8 @@ int32_t exp_bytes_scalar(const float* s, float q_scale, int64_t keys, int64_t ke
 void values_tile_scalar(const uint8_t* p, int rows, int64_t key_quads, const uint64_t* groups, const int8_t* vq,
                         const float* v_scale, const float* row_factor, float* o, int64_t o_stride, int cols_valid);
 
-float quantize_row_avx512(const float* x, int64_t n, uint8_t flip, uint8_t* out, int32_t* sum);
+void quantize_rows_avx512(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
+                          int64_t out_stride, float* absmax, int32_t* sums);
 void column_absmax_avx512(const float* x, int64_t rows, int64_t cols, int64_t stride, float* absmax);
 void quantize_channels_avx512(const float* x, int64_t n, const float* inv, int8_t* out);
 void scores_tile_avx512(const uint8_t* qa, int64_t qa_stride, int rows, int64_t hd_quads, const int8_t* kq,
