@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
+#include "base/uninitialized_vector.h"
 #include "kernels/attention_long.h"
 #include "kernels/batch_ops.h"
 #include "kernels/vector_ops.h"
@@ -90,8 +91,9 @@ void rms_norm_rows(float* x, int64_t rows, int width, const float* w, double eps
 }
 
 // y = rms_norm(x) · w into y (sized like x; reused storage when it already is).
+template <class Vector>
 void rms_norm_into(const std::vector<float>& x, int width, const std::vector<float>& w, double eps, bool vectorized,
-                   std::vector<float>& y) {
+                   Vector& y) {
   const int64_t rows = static_cast<int64_t>(x.size() / width);
   if (vectorized) {
     y.resize(x.size());
@@ -112,18 +114,17 @@ std::vector<float> rms_norm(const std::vector<float>& x, int width, const std::v
 // The residual step of a sandwich-normed block: h += rms_norm(a) · w, row by row (a is
 // overwritten), then, when next_w is given, next = rms_norm(h) · next_w (the input of the next
 // block), in one pass per row range over the thread pool while the rows are in cache.
-void add_normed(std::vector<float>& h, std::vector<float>& a, int width, const std::vector<float>& w, double eps,
-                bool vectorized, const std::vector<float>* next_w = nullptr, std::vector<float>* next = nullptr) {
-  const int64_t rows = static_cast<int64_t>(h.size() / width);
-  if (next) next->resize(h.size());
+// h, a and next hold rows × width floats.
+void add_normed(float* h, float* a, int64_t rows, int width, const std::vector<float>& w, double eps, bool vectorized,
+                const std::vector<float>* next_w = nullptr, float* next = nullptr) {
   parallel_ranges(rows, 1, [&](int64_t r0, int64_t r1) {
-    float* ar = a.data() + r0 * width;
-    float* hr = h.data() + r0 * width;
+    float* ar = a + r0 * width;
+    float* hr = h + r0 * width;
     const int64_t count = (r1 - r0) * width;
     rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested calls run on this thread
     for (int64_t i = 0; i < count; ++i) hr[i] += ar[i];
     if (!next) return;
-    float* nr = next->data() + r0 * width;
+    float* nr = next + r0 * width;
     std::copy_n(hr, count, nr);
     rms_norm_rows(nr, r1 - r0, width, next_w->data(), eps, vectorized);
   });
@@ -135,7 +136,7 @@ float gelu_tanh(float x) {
 }
 
 // Copies head `head` of rows [n, heads*head_dim] into a contiguous [n, head_dim] block.
-std::vector<float> gather_head(const std::vector<float>& x, int64_t n, int heads, int head_dim, int head) {
+std::vector<float> gather_head(const float* x, int64_t n, int heads, int head_dim, int head) {
   std::vector<float> out(static_cast<size_t>(n * head_dim));
   for (int64_t t = 0; t < n; ++t)
     std::copy_n(&x[(t * heads + head) * head_dim], head_dim, &out[t * head_dim]);
@@ -258,12 +259,13 @@ VisionModel VisionModel::load_folder(const std::string& model_dir, EncoderNumeri
 // ---- Forward pass (spec 3.2)
 
 // Fresh multi-megabyte vectors in every layer cost page faults and zero fills (~7% of an
-// encode); these are allocated once per image.
+// encode); these are allocated once per image, and not zero-filled (~100 MB at 280 tokens took
+// 50-70 ms on one thread): every layer writes each of them in full before reading it.
 struct VisionModel::LayerBuffers {
-  std::vector<float> normed, q, k, v, heads, branch, gate, up;
+  UninitializedVector<float> normed, q, k, v, heads, branch, gate, up;
 
   LayerBuffers(const VisionConfig& c, int64_t n) {
-    const auto floats = [n](int64_t width) { return std::vector<float>(static_cast<size_t>(n * width)); };
+    const auto floats = [n](int64_t width) { return UninitializedVector<float>(static_cast<size_t>(n * width)); };
     normed = floats(c.hidden_size);
     q = floats(int64_t{c.num_heads} * c.head_dim);
     k = floats(int64_t{c.num_kv_heads} * c.head_dim);
@@ -346,10 +348,12 @@ void VisionModel::encoder_layer(const VisionLayer& layer, const VisionLayer* nex
   const double eps = config_.rms_norm_eps;
   const bool fast = numerics_ != EncoderNumerics::exact;
   attention(layer, patches, rope, b);
-  add_normed(h, b.branch, D, layer.post_attention_norm, eps, fast, &layer.pre_feedforward_norm, &b.normed);
+  const int64_t rows = static_cast<int64_t>(h.size()) / D;
+  add_normed(h.data(), b.branch.data(), rows, D, layer.post_attention_norm, eps, fast, &layer.pre_feedforward_norm,
+             b.normed.data());
   mlp(layer, b);
-  add_normed(h, b.branch, D, layer.post_feedforward_norm, eps, fast, next ? &next->input_norm : nullptr,
-             next ? &b.normed : nullptr);
+  add_normed(h.data(), b.branch.data(), rows, D, layer.post_feedforward_norm, eps, fast,
+             next ? &next->input_norm : nullptr, next ? b.normed.data() : nullptr);
 }
 
 // Bidirectional multi-head attention over all patches: q/k RMS-normed with weights, v without,
@@ -359,9 +363,9 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
   const VisionConfig& c = config_;
   const int64_t N = patches.num_patches;
   const int hd = c.head_dim;
-  std::vector<float>& q = b.q;
-  std::vector<float>& k = b.k;
-  std::vector<float>& v = b.v;
+  UninitializedVector<float>& q = b.q;
+  UninitializedVector<float>& k = b.k;
+  UninitializedVector<float>& v = b.v;
   apply_shared_input(b.normed.data(), N, {{&layer.q, q.data()}, {&layer.k, k.data()}, {&layer.v, v.data()}});
   const bool fast = numerics_ != EncoderNumerics::exact;
   rms_norm_rows(q.data(), N * c.num_heads, hd, layer.q_norm.data(), c.rms_norm_eps, fast);
@@ -401,14 +405,14 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
   // Per head, in blocks of queries so the score matrix stays small: S = Q·Kᵀ, P = softmax(S),
   // O = P·V. Both products go through the matmul kernel, with K and Vᵀ as the "weights".
   constexpr int64_t kQueryBlock = 256;
-  std::vector<float>& out = b.heads;
+  UninitializedVector<float>& out = b.heads;
   std::vector<float> scores(static_cast<size_t>(std::min(N, kQueryBlock) * N));
   std::vector<float> head_out(static_cast<size_t>(std::min(N, kQueryBlock) * hd));
   const int group = c.num_heads / c.num_kv_heads;
   for (int head = 0; head < c.num_heads; ++head) {
-    const std::vector<float> qh = gather_head(q, N, c.num_heads, hd, head);
-    const std::vector<float> kh = gather_head(k, N, c.num_kv_heads, hd, head / group);
-    const std::vector<float> vh = gather_head(v, N, c.num_kv_heads, hd, head / group);
+    const std::vector<float> qh = gather_head(q.data(), N, c.num_heads, hd, head);
+    const std::vector<float> kh = gather_head(k.data(), N, c.num_kv_heads, hd, head / group);
+    const std::vector<float> vh = gather_head(v.data(), N, c.num_kv_heads, hd, head / group);
     std::vector<float> vh_t(vh.size());
     for (int64_t t = 0; t < N; ++t)
       for (int d = 0; d < hd; ++d) vh_t[d * N + t] = vh[t * hd + d];
@@ -428,7 +432,7 @@ void VisionModel::attention(const VisionLayer& layer, const ImagePatches& patche
 // GeGLU: down(gelu_tanh(gate(x)) * up(x)).
 void VisionModel::mlp(const VisionLayer& layer, LayerBuffers& b) const {
   const int64_t N = static_cast<int64_t>(b.normed.size()) / config_.hidden_size;
-  std::vector<float>& gate = b.gate;
+  UninitializedVector<float>& gate = b.gate;
   if (numerics_ != EncoderNumerics::exact) {
     apply_geglu(layer.gate, layer.up, b.normed.data(), N, gate.data(), b.up.data());
   } else {
