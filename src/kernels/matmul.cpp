@@ -255,7 +255,8 @@ WeightFormat repacked_format(WeightFormat stored, int64_t rows, int64_t cols) {
 }
 
 void dequantize_row(const Weight& w, int64_t row, float* out) {
-  check(row >= 0 && row < w.rows, "dequantize_row: row out of range in " + w.name, ExitCode::failure);
+  // Not check(): its message would be built on every call (an encoder looks up thousands of rows).
+  if (row < 0 || row >= w.rows) throw Error("dequantize_row: row out of range in " + w.name, ExitCode::failure);
   dequantize_row_reference(w, row, out);
 }
 

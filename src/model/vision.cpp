@@ -306,8 +306,10 @@ std::vector<float> VisionModel::embed(const ImagePatches& patches, VisionTrace* 
 // h = (2·patch − 1) · W_patchᵀ + T_x[px] + T_y[py]
 std::vector<float> VisionModel::embed_patches(const ImagePatches& patches) const {
   const int64_t N = patches.num_patches, D = config_.hidden_size;
-  std::vector<float> u(patches.pixel_values.size());
-  for (size_t i = 0; i < u.size(); ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
+  UninitializedVector<float> u(patches.pixel_values.size());
+  parallel_ranges(static_cast<int64_t>(u.size()), 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) u[i] = 2.f * (patches.pixel_values[i] - 0.5f);
+  });
   std::vector<float> h(static_cast<size_t>(N * D));
   apply_unclipped(patch_projection_, u.data(), N, h.data());
   parallel_ranges(N, 1, [&](int64_t n0, int64_t n1) {
