@@ -171,35 +171,11 @@ __m512i exp_groups(const float* s, __m512 scale, __m512 neg_max, int64_t keys, u
 // The loops below run full vectors with plain loads and stores and leave the masked forms to
 // the tail: masked stores every iteration made the softmax pass ~25% slower (measured).
 
-// Lane r of the result = op over the 16 lanes of v[r]: four levels of pairwise unpacks and
-// shuffles (each level halves the vectors and doubles what each lane holds).
-template <class Op>
-__m512 transpose_reduce16(const __m512 (&v)[16], Op op) {
-  __m512 a[8], b[4], c[2];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)  // per 128-bit block: rows 2i, 2i+1 over elements {0,2}, {1,3}
-    a[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {  // per 128-bit block: rows 4i..4i+3 over the block
-    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
-    b[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
-  }
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)  // blocks: rows 8i..8i+3 over blocks {0,1}, {2,3}; 8i+4.. likewise
-    c[i] = op(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-              _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-  return op(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
-            _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
 // 16 rows at a time: their maxima side by side in one vector (so one division gives the 16
 // scales), then each row quantized, its sum of bytes reduced likewise.
 void quantize_rows_avx512(const float* x, int64_t rows, int64_t x_stride, int64_t n, uint8_t flip, uint8_t* out,
                           int64_t out_stride, float* absmax, int32_t* sums) {
   const __m128i vflip = _mm_set1_epi8(static_cast<char>(flip));
-  const auto add_int = [](__m512 p, __m512 q) {
-    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), _mm512_castps_si512(q)));
-  };
   for (int64_t r0 = 0; r0 < rows; r0 += 16) {
     const int count = static_cast<int>(std::min<int64_t>(16, rows - r0));
     __m512 row_max[16];
@@ -235,7 +211,7 @@ void quantize_rows_avx512(const float* x, int64_t rows, int64_t x_stride, int64_
     if (!sums) continue;
     for (int r = count; r < 16; ++r) totals[r] = _mm512_setzero_ps();
     alignas(64) int32_t row_sums[16];
-    _mm512_store_si512(row_sums, _mm512_castps_si512(transpose_reduce16(totals, add_int)));
+    _mm512_store_si512(row_sums, _mm512_castps_si512(transpose_reduce16(totals, add_epi32_as_ps)));
     std::copy_n(row_sums, count, sums + r0);
   }
 }

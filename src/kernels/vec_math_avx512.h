@@ -65,6 +65,33 @@ inline float horizontal_max(__m512 v) {
   return _mm_cvtss_f32(m4);
 }
 
+// Lane r of the result = op over the 16 lanes of v[r] (16 reductions at once): four levels of
+// pairwise unpacks and shuffles, each halving the vectors, 45 operations instead of 16 × 8.
+// For float sums the order is fixed: the same lanes are added in the same order every call.
+template <class Op>
+inline __m512 transpose_reduce16(const __m512 (&v)[16], Op op) {
+  __m512 a[8], b[4], c[2];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i)  // per 128-bit block: rows 2i, 2i+1 over elements {0,2}, {1,3}
+    a[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // per 128-bit block: rows 4i..4i+3 over the block
+    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+    b[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)  // blocks: rows 8i..8i+3 over blocks {0,1}, {2,3}; 8i+4.. likewise
+    c[i] = op(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+              _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return op(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+            _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// Integer lanes added through float vectors (transpose_reduce16 on int32 data: exact).
+inline __m512 add_epi32_as_ps(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
 // e^x for 16 floats, relative error < 2e-7 over [-87, 88] (inputs are clamped to that range;
 // below it the result is ~0, as softmax and sigmoid want). exp(x) = 2^n · 2^r with
 // n = round(x·log2 e), |r| ≤ 1/2, 2^r by its degree-6 Taylor polynomial.
