@@ -40,7 +40,11 @@ void copy_block_once(QuantizedActs& qa, int64_t t) {
 
 }  // namespace
 
-void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa) {
+bool reads_lane_copies(WeightFormat f) {
+  return f != WeightFormat::q4i && f != WeightFormat::q8i && f != WeightFormat::q4s;
+}
+
+void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa, bool lane_copies) {
   qa.n = n;
   qa.cols = cols;
   qa.blocks = cols / kQK;
@@ -55,9 +59,10 @@ void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs
   const bool avx512 = active_isa() == Isa::avx512;
   auto quantize_token = [&](int64_t t) {
     if (avx512) {
-      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * qa.q_stride, qa.d8.data() + t * blocks * 8,
-                                     qa.sum8.data() + t * blocks * 8);
-      copy_block_once(qa, t);
+      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * qa.q_stride,
+                                     lane_copies ? qa.d8.data() + t * blocks * 8 : nullptr,
+                                     lane_copies ? qa.sum8.data() + t * blocks * 8 : nullptr, qa.d1.data() + t * blocks,
+                                     qa.minus8_sum.data() + t * blocks, qa.minus128_sum.data() + t * blocks);
       return;
     }
     for (int64_t b = 0; b < blocks; ++b) {
@@ -186,7 +191,11 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
   thread_local detail::QuantizedActs xq;
   thread_local std::vector<uint16_t> xb;
   const int64_t cols = targets[0].w->cols;
-  if (plans[0].quantized_x) detail::quantize_activations(x, n, cols, xq);
+  if (plans[0].quantized_x) {
+    bool lane_copies = false;
+    for (int i = 0; i < count; ++i) lane_copies = lane_copies || detail::reads_lane_copies(targets[i].w->format);
+    detail::quantize_activations(x, n, cols, xq, lane_copies);
+  }
   if (plans[0].bf16_x) {
     xb.resize(static_cast<size_t>(n * cols));
     for (int64_t i = 0; i < n * cols; ++i) xb[static_cast<size_t>(i)] = f32_to_bf16(x[i]);

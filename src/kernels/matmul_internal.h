@@ -37,8 +37,15 @@ struct QuantizedActs {
 };
 
 // Fills qa from x[n][cols] (cols % 32 == 0). One implementation for every ISA, so all
-// kernels see identical int8 inputs.
-void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa);
+// kernels see identical int8 inputs. lane_copies = false may leave d8 / sum8 unwritten
+// (stale): the row-interleaved kernels read only d1 and the offset sums, and d8 / sum8 are
+// two thirds of the bytes written, mostly to lines the weights streamed by since the last
+// call have evicted.
+void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa, bool lane_copies = true);
+
+// Whether the kernels of format f read QuantizedActs::d8 / sum8 (the non-interleaved block
+// formats) rather than only d1 and the offset sums.
+bool reads_lane_copies(WeightFormat f);
 
 struct MatmulJob {
   const Weight* w;

@@ -267,5 +267,42 @@ TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
     EXPECT_EQ(results[i].qs, results[0].qs);
     EXPECT_EQ(results[i].d8, results[0].d8);
     EXPECT_EQ(results[i].sum8, results[0].sum8);
+    EXPECT_EQ(results[i].d1, results[0].d1);
+    EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
+    EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
+  }
+}
+
+// The AVX-512 quantizer works on groups of 16 blocks: whole groups, partial ones (1 to 15
+// blocks) and rows shorter than a group give the scalar quantizer's bits.
+TEST(VectorOps, ActivationQuantizationOfEveryGroupShape) {
+  for (int64_t blocks : {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 192}) {
+    for (int64_t n : {1, 3, 4}) {
+      const int64_t cols = 32 * blocks;
+      auto x = random_floats(n * cols, 100 + blocks + n, 5.f);
+      std::vector<kernels::detail::QuantizedActs> results;
+      for (auto isa : supported_isas()) {
+        IsaScope scope(isa);
+        kernels::detail::QuantizedActs qa;
+        kernels::detail::quantize_activations(x.data(), n, cols, qa);
+        results.push_back(qa);
+      }
+      for (size_t i = 1; i < results.size(); ++i) {
+        SCOPED_TRACE("blocks " + std::to_string(blocks) + ", rows " + std::to_string(n));
+        EXPECT_EQ(results[i].qs, results[0].qs);
+        EXPECT_EQ(results[i].d8, results[0].d8);
+        EXPECT_EQ(results[i].sum8, results[0].sum8);
+        EXPECT_EQ(results[i].d1, results[0].d1);
+        EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
+        EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
+      }
+      // Without the per-lane copies (the interleaved kernels' form): the rest is unchanged.
+      kernels::detail::QuantizedActs lean;
+      kernels::detail::quantize_activations(x.data(), n, cols, lean, /*lane_copies=*/false);
+      EXPECT_EQ(lean.qs, results[0].qs);
+      EXPECT_EQ(lean.d1, results[0].d1);
+      EXPECT_EQ(lean.minus8_sum, results[0].minus8_sum);
+      EXPECT_EQ(lean.minus128_sum, results[0].minus128_sum);
+    }
   }
 }
