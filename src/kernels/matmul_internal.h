@@ -18,6 +18,7 @@ struct QuantizedActs {
   // line, never a multiple of 4 KiB. The kernels read 8 tokens' values in step; at cols =
   // 12288 (every row 12 KiB apart) they would all fall into one L1 set.
   int64_t q_stride = 0;
+  // The vectors hold at least what n and cols need (they are reused, never shrunk).
   std::vector<int8_t> qs;  // [n][q_stride], the first cols bytes of each row used
   std::vector<float> d8;                // [n][blocks][8]
   std::vector<int32_t> sum8;            // [n][blocks][8]

@@ -31,6 +31,7 @@ struct TextDecoder::Scratch {
   std::vector<float> ple;           // per-layer inputs [n, L·P]
   std::vector<float> normed, q, attn, proj;  // temporaries
   std::vector<float> gate, up;
+  std::vector<float> ple_gate;      // [n, P]: apart from gate, whose MLP size it would shrink every layer
   // K/V of this forward's rows for each KV-owning layer ([n, kv_row]); written to the caches at the end.
   std::vector<std::vector<float>> fresh_k, fresh_v;
   // The same rounded to f16, when some chunk's cache is f16: its queries attend to these, so
@@ -383,10 +384,11 @@ void TextDecoder::per_layer_input_block(int64_t layer, Scratch& s) const {
   const TextConfig& c = config_.text;
   const DecoderLayerWeights& w = weights_.layers[layer];
   const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, LP = c.num_layers * P;
-  s.gate.resize(s.n * P);
-  kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.gate.data());
-  for (int64_t r = 0; r < s.n; ++r) kernels::gelu_tanh_mul(s.gate.data() + r * P, s.ple.data() + r * LP + layer * P, P);
-  kernels::matmul(w.per_layer_projection, s.gate.data(), s.n, s.proj.data());
+  s.ple_gate.resize(s.n * P);
+  kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.ple_gate.data());
+  for (int64_t r = 0; r < s.n; ++r)
+    kernels::gelu_tanh_mul(s.ple_gate.data() + r * P, s.ple.data() + r * LP + layer * P, P);
+  kernels::matmul(w.per_layer_projection, s.ple_gate.data(), s.n, s.proj.data());
   rms_norm_rows(s.proj.data(), w.post_per_layer_input_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
   add_inplace(s.x.data(), s.proj.data(), s.n * H);
   for (int64_t i = 0; i < s.n * H; ++i) s.x[i] *= w.layer_scalar;
