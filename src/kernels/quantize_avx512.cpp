@@ -135,14 +135,17 @@ namespace {
 template <typename Op>
 inline __m512 reduce16(const __m512 (&v)[16], Op op) {
   __m512 x[8];
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i)  // 128-bit chunk: [a0 op a2, b0 op b2, a1 op a3, b1 op b3]
     x[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
   __m512 y[4];
+#pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {  // 128-bit chunk c: vectors 4i .. 4i+3 over chunk c
     const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
     y[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
   }
   __m512 z[2];
+#pragma GCC unroll 2
   for (int i = 0; i < 2; ++i)  // chunks [y0.0 op y0.1, y0.2 op y0.3, y1.0 op y1.1, y1.2 op y1.3]
     z[i] = op(_mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
               _mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
