@@ -216,7 +216,8 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
   }
   if (count == 1) {
     const detail::MatmulJob job = job_of(0);
-    parallel_ranges(targets[0].w->rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { plans[0].kernel(job, r0, r1); });
+    parallel_ranges_tapering(targets[0].w->rows, detail::kRowTile,
+                             [&](int64_t r0, int64_t r1) { plans[0].kernel(job, r0, r1); });
     return;
   }
   // All weights' rows in one parallel pass (one wake-up of the pool instead of `count`):
@@ -227,7 +228,7 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
     const int64_t rows = targets[i].w->rows;
     offsets[i + 1] = offsets[i] + (rows + detail::kRowTile - 1) / detail::kRowTile * detail::kRowTile;
   }
-  parallel_ranges(offsets[count], detail::kRowTile, [&](int64_t v0, int64_t v1) {
+  parallel_ranges_tapering(offsets[count], detail::kRowTile, [&](int64_t v0, int64_t v1) {
     for (int i = 0; i < count; ++i) {
       const int64_t r0 = std::max(v0, offsets[i]) - offsets[i];
       const int64_t r1 = std::min({v1, offsets[i + 1], offsets[i] + targets[i].w->rows}) - offsets[i];
