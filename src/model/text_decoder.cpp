@@ -38,6 +38,9 @@ struct TextDecoder::Scratch {
   // The same rounded to f16, when some chunk's cache is f16: its queries attend to these, so
   // they see exactly what the cache will hold (chunked prefill stays equal to one prefill).
   std::vector<std::vector<uint16_t>> fresh_k16, fresh_v16;
+  // RoPE cos / sin of every row ([n, head_dim / 2]) for sliding [0] and full [1] layers,
+  // computed at the first layer of the kind (every layer of a kind rotates by the same angles).
+  std::vector<float> rope_cos[2], rope_sin[2];
 };
 
 namespace {
@@ -113,15 +116,20 @@ std::shared_ptr<TextDecoder> TextDecoder::load_gguf(const std::string& path, con
   return decoder;
 }
 
-// Rotates `heads` consecutive head vectors of one row, all at `position` (angles computed once).
-void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t position) const {
-  const bool full = config_.text.layer_types[layer] == LayerType::full;
-  const int64_t hd = config_.text.head_dim_of(layer);
-  thread_local std::vector<float> cos, sin;
-  cos.resize(hd / 2);
-  sin.resize(hd / 2);
-  ops::rope_angles(hd, full ? inv_freq_full_.data() : inv_freq_sliding_.data(), position, cos.data(), sin.data());
-  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data(), sin.data());
+// Rotates `heads` consecutive head vectors of row `row` (at s.positions[row]).
+void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t row, Scratch& s) const {
+  const int kind = config_.text.layer_types[layer] == LayerType::full ? 1 : 0;
+  const int64_t hd = config_.text.head_dim_of(layer), half = hd / 2;
+  std::vector<float>& cos = s.rope_cos[kind];
+  std::vector<float>& sin = s.rope_sin[kind];
+  if (cos.empty()) {
+    cos.resize(s.n * half);
+    sin.resize(s.n * half);
+    const float* inv_freq = kind == 1 ? inv_freq_full_.data() : inv_freq_sliding_.data();
+    for (int64_t r = 0; r < s.n; ++r)
+      ops::rope_angles(hd, inv_freq, s.positions[r], cos.data() + r * half, sin.data() + r * half);
+  }
+  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data() + row * half, sin.data() + row * half);
 }
 
 // h = E[id] · sqrt(H), or the soft token's row as is.
@@ -193,13 +201,13 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
     kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
   }
   rms_norm_rows(s.q.data(), w.q_norm.data(), s.n * nh, hd, c.rms_norm_eps, s.q.data());  // per head
-  for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, s.positions[r]);
+  for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, r, s);
 
   if (fresh_kv) {
     std::vector<float>& k = s.fresh_k[layer];
     std::vector<float>& v = s.fresh_v[layer];
     rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
-    for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
+    for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, r, s);
     rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
     if (any_f16_cache(chunks)) {
       round_to_f16(k, s.fresh_k16[layer]);
@@ -415,6 +423,10 @@ void TextDecoder::keep_output_rows(LogitsMode mode, Scratch& s) const {
     kept += live;
   }
   s.n = kept;
+  for (int kind = 0; kind < 2; ++kind) {  // rows renumbered: recomputed for the kept ones
+    s.rope_cos[kind].clear();
+    s.rope_sin[kind].clear();
+  }
   s.x.resize(kept * H);
   s.ple.resize(kept * LP);
   s.positions.resize(kept);
