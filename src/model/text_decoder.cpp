@@ -243,19 +243,23 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     std::vector<const float*> keys, values;         // [nkv][span], float32 caches
     std::vector<const uint16_t*> keys16, values16;  // [nkv][span], f16 caches
   };
-  // Points `keys` / `values` at the rows of positions first .. start + rows - 1.
-  auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_key,
-                    auto cached_value, const Visible& v, int64_t rows) {
+  // Points `keys` / `values` at the rows of positions first .. start + rows - 1: the cache's
+  // (cached_rows lists them), then this forward's; per KV head, head h's at offset h·hd.
+  auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_rows,
+                    const Visible& v, int64_t rows) {
     keys.resize(nkv * v.span);
     values.resize(nkv * v.span);
-    for (int64_t p = v.first; p < v.start + rows; ++p) {
-      const auto* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : cached_key(p);
-      const auto* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : cached_value(p);
-      for (int64_t h = 0; h < nkv; ++h) {
-        keys[h * v.span + p - v.first] = k + h * hd;
-        values[h * v.span + p - v.first] = val + h * hd;
-      }
+    const int64_t cached = v.start - v.first;
+    cached_rows(v.first, cached, keys.data(), values.data());  // head 0's slots first
+    for (int64_t i = cached; i < cached + rows; ++i) {
+      keys[i] = fresh_k + (i - cached) * kv_row;
+      values[i] = fresh_v + (i - cached) * kv_row;
     }
+    for (int64_t h = 1; h < nkv; ++h)
+      for (int64_t i = 0; i < v.span; ++i) {
+        keys[h * v.span + i] = keys[i] + h * hd;
+        values[h * v.span + i] = values[i] + h * hd;
+      }
   };
   std::vector<Visible> visible(chunks.size());
   std::vector<size_t> chunk_of_row(static_cast<size_t>(s.n));
@@ -272,11 +276,17 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     v.f16 = cache.precision() == KvPrecision::f16;
     if (v.f16) {
       gather(v.keys16, v.values16, s.fresh_k16[src].data() + kv_row0 * kv_row,
-             s.fresh_v16[src].data() + kv_row0 * kv_row, [&](int64_t p) { return cache.key_f16(src, p); },
-             [&](int64_t p) { return cache.value_f16(src, p); }, v, rows);
+             s.fresh_v16[src].data() + kv_row0 * kv_row,
+             [&](int64_t first, int64_t count, const uint16_t** k, const uint16_t** val) {
+               cache.rows_f16(src, first, count, k, val);
+             },
+             v, rows);
     } else {
       gather(v.keys, v.values, s.fresh_k[src].data() + kv_row0 * kv_row, s.fresh_v[src].data() + kv_row0 * kv_row,
-             [&](int64_t p) { return cache.key(src, p); }, [&](int64_t p) { return cache.value(src, p); }, v, rows);
+             [&](int64_t first, int64_t count, const float** k, const float** val) {
+               cache.rows(src, first, count, k, val);
+             },
+             v, rows);
     }
     for (int64_t i = 0; i < s.chunk_live[ci]; ++i) chunk_of_row[s.chunk_row0[ci] + i] = ci;
     macs += s.chunk_live[ci] * nh * v.span * hd;
