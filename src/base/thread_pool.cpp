@@ -151,4 +151,17 @@ void parallel_ranges(int64_t total, int64_t align, const std::function<void(int6
   });
 }
 
+void parallel_ranges_tapering(int64_t total, int64_t align, const std::function<void(int64_t, int64_t)>& fn) {
+  if (total <= 0) return;
+  align = std::max<int64_t>(1, align);
+  const int64_t units = (total + align - 1) / align, divisor = 2 * int64_t{num_threads()};
+  std::vector<int64_t> starts;  // in units, with `units` at the end
+  for (int64_t start = 0; start < units; start += std::max<int64_t>(1, (units - start) / divisor))
+    starts.push_back(start);
+  starts.push_back(units);
+  parallel_for(static_cast<int64_t>(starts.size()) - 1, [&](int64_t c) {
+    fn(starts[c] * align, std::min(total, starts[c + 1] * align));
+  });
+}
+
 }  // namespace gemma4

@@ -40,24 +40,35 @@ void copy_block_once(QuantizedActs& qa, int64_t t) {
 
 }  // namespace
 
-void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa) {
+bool reads_lane_copies(WeightFormat f) {
+  return f != WeightFormat::q4i && f != WeightFormat::q8i && f != WeightFormat::q4s;
+}
+
+void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa, bool lane_copies) {
   qa.n = n;
   qa.cols = cols;
   qa.blocks = cols / kQK;
   qa.q_stride = (cols + 63) / 64 * 64 + 64;
-  qa.qs.resize(static_cast<size_t>(n * qa.q_stride));
-  qa.d8.resize(static_cast<size_t>(n * qa.blocks * 8));
-  qa.sum8.resize(static_cast<size_t>(n * qa.blocks * 8));
-  qa.d1.resize(static_cast<size_t>(n * qa.blocks));
-  qa.minus8_sum.resize(static_cast<size_t>(n * qa.blocks));
-  qa.minus128_sum.resize(static_cast<size_t>(n * qa.blocks));
+  // Grown, never shrunk: matmul's buffers serve every width in turn (decode alternates 1536-
+  // and 6144-column inputs), and each regrowth after a shrink zero-filled the difference:
+  // a memset of ~150 KB per layer for 4 rows, serial, before every MLP down projection.
+  const auto at_least = [](auto& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(static_cast<size_t>(size));
+  };
+  at_least(qa.qs, n * qa.q_stride);
+  at_least(qa.d8, n * qa.blocks * 8);
+  at_least(qa.sum8, n * qa.blocks * 8);
+  at_least(qa.d1, n * qa.blocks);
+  at_least(qa.minus8_sum, n * qa.blocks);
+  at_least(qa.minus128_sum, n * qa.blocks);
   const int64_t blocks = qa.blocks;
   const bool avx512 = active_isa() == Isa::avx512;
   auto quantize_token = [&](int64_t t) {
     if (avx512) {
-      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * qa.q_stride, qa.d8.data() + t * blocks * 8,
-                                     qa.sum8.data() + t * blocks * 8);
-      copy_block_once(qa, t);
+      quantize_activation_row_avx512(x + t * cols, cols, qa.qs.data() + t * qa.q_stride,
+                                     lane_copies ? qa.d8.data() + t * blocks * 8 : nullptr,
+                                     lane_copies ? qa.sum8.data() + t * blocks * 8 : nullptr, qa.d1.data() + t * blocks,
+                                     qa.minus8_sum.data() + t * blocks, qa.minus128_sum.data() + t * blocks);
       return;
     }
     for (int64_t b = 0; b < blocks; ++b) {
@@ -186,9 +197,13 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
   thread_local detail::QuantizedActs xq;
   thread_local std::vector<uint16_t> xb;
   const int64_t cols = targets[0].w->cols;
-  if (plans[0].quantized_x) detail::quantize_activations(x, n, cols, xq);
+  if (plans[0].quantized_x) {
+    bool lane_copies = false;
+    for (int i = 0; i < count; ++i) lane_copies = lane_copies || detail::reads_lane_copies(targets[i].w->format);
+    detail::quantize_activations(x, n, cols, xq, lane_copies);
+  }
   if (plans[0].bf16_x) {
-    xb.resize(static_cast<size_t>(n * cols));
+    if (xb.size() < static_cast<size_t>(n * cols)) xb.resize(static_cast<size_t>(n * cols));  // as quantize_activations
     for (int64_t i = 0; i < n * cols; ++i) xb[static_cast<size_t>(i)] = f32_to_bf16(x[i]);
   }
   // Taken here: inside the pool's threads, xq and xb would name those threads' own copies.
@@ -201,7 +216,8 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
   }
   if (count == 1) {
     const detail::MatmulJob job = job_of(0);
-    parallel_ranges(targets[0].w->rows, detail::kRowTile, [&](int64_t r0, int64_t r1) { plans[0].kernel(job, r0, r1); });
+    parallel_ranges_tapering(targets[0].w->rows, detail::kRowTile,
+                             [&](int64_t r0, int64_t r1) { plans[0].kernel(job, r0, r1); });
     return;
   }
   // All weights' rows in one parallel pass (one wake-up of the pool instead of `count`):
@@ -212,7 +228,7 @@ void matmul_shared_input(const float* x, int64_t n, const MatmulTarget* targets,
     const int64_t rows = targets[i].w->rows;
     offsets[i + 1] = offsets[i] + (rows + detail::kRowTile - 1) / detail::kRowTile * detail::kRowTile;
   }
-  parallel_ranges(offsets[count], detail::kRowTile, [&](int64_t v0, int64_t v1) {
+  parallel_ranges_tapering(offsets[count], detail::kRowTile, [&](int64_t v0, int64_t v1) {
     for (int i = 0; i < count; ++i) {
       const int64_t r0 = std::max(v0, offsets[i]) - offsets[i];
       const int64_t r1 = std::min({v1, offsets[i + 1], offsets[i] + targets[i].w->rows}) - offsets[i];

@@ -18,6 +18,7 @@ struct QuantizedActs {
   // line, never a multiple of 4 KiB. The kernels read 8 tokens' values in step; at cols =
   // 12288 (every row 12 KiB apart) they would all fall into one L1 set.
   int64_t q_stride = 0;
+  // The vectors hold at least what n and cols need (they are reused, never shrunk).
   std::vector<int8_t> qs;  // [n][q_stride], the first cols bytes of each row used
   std::vector<float> d8;                // [n][blocks][8]
   std::vector<int32_t> sum8;            // [n][blocks][8]
@@ -37,8 +38,15 @@ struct QuantizedActs {
 };
 
 // Fills qa from x[n][cols] (cols % 32 == 0). One implementation for every ISA, so all
-// kernels see identical int8 inputs.
-void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa);
+// kernels see identical int8 inputs. lane_copies = false may leave d8 / sum8 unwritten
+// (stale): the row-interleaved kernels read only d1 and the offset sums, and d8 / sum8 are
+// two thirds of the bytes written, mostly to lines the weights streamed by since the last
+// call have evicted.
+void quantize_activations(const float* x, int64_t n, int64_t cols, QuantizedActs& qa, bool lane_copies = true);
+
+// Whether the kernels of format f read QuantizedActs::d8 / sum8 (the non-interleaved block
+// formats) rather than only d1 and the offset sums.
+bool reads_lane_copies(WeightFormat f);
 
 struct MatmulJob {
   const Weight* w;

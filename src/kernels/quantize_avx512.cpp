@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/quantize_internal.h"
+#include "kernels/vec_math_avx512.h"
 #include "tensor/dtype.h"
 
 namespace gemma4::kernels::detail {
@@ -126,27 +127,104 @@ bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat targ
   }
 }
 
-void quantize_activation_row_avx512(const float* x, int64_t cols, int8_t* q, float* d8, int32_t* sum8) {
+namespace {
+
+// Lane i of the result: op over the 16 lanes of v[i] (a transpose-and-reduce tree: 45
+// operations for 16 reductions instead of 16 × 8). `op` must be exact in any order (max,
+// integer sums), as the results are compared bit for bit with the scalar quantizer.
+template <typename Op>
+inline __m512 reduce16(const __m512 (&v)[16], Op op) {
+  __m512 x[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i)  // 128-bit chunk: [a0 op a2, b0 op b2, a1 op a3, b1 op b3]
+    x[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  __m512 y[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // 128-bit chunk c: vectors 4i .. 4i+3 over chunk c
+    const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
+    y[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  __m512 z[2];
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)  // chunks [y0.0 op y0.1, y0.2 op y0.3, y1.0 op y1.1, y1.2 op y1.3]
+    z[i] = op(_mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+              _mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return op(_mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(2, 0, 2, 0)),
+            _mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+inline __m512 max_ps(__m512 a, __m512 b) { return max16(a, b); }
+inline __m512 add_epi32_as_ps(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
+// Lanes 16k .. 16k+15 of a per-block vector repeated 8 times per block ([blocks][8] layout):
+// lane j takes block 2k + j / 8.
+inline __m512i repeat8_index(int k) {
+  return _mm512_add_epi32(_mm512_set1_epi32(2 * k),
+                          _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+}
+
+// Up to 16 consecutive 32-blocks (`count` of them) of one activation row: the per-block scales
+// and sums come out as lanes of one vector each, so every per-block value is computed and
+// stored 16 at a time.
+inline void quantize_block_group(const float* x, int count, int8_t* q, float* d8, int32_t* sum8, float* d1,
+                                 int32_t* minus8_sum, int32_t* minus128_sum) {
+  const __mmask16 live = static_cast<__mmask16>((1u << count) - 1);
+  __m512 amax[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i)
+    amax[i] = i < count ? max16(_mm512_abs_ps(_mm512_loadu_ps(x + 32 * i)), _mm512_abs_ps(_mm512_loadu_ps(x + 32 * i + 16)))
+                        : _mm512_setzero_ps();
+  const __m512 block_max = reduce16(amax, max_ps);
+  // The reference's d = amax / 127 and id = 127 / amax (0 where d is 0), correctly rounded
+  // divisions either way.
+  const __m512 d = _mm512_div_ps(block_max, _mm512_set1_ps(127.f));
+  const __mmask16 nonzero = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+  alignas(64) float id[16];
+  _mm512_store_ps(id, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(127.f), block_max));
   const __m512 lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f);
-  for (int64_t b = 0; b < cols / 32; ++b) {
-    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    const float d = amax / 127.f;
-    const float id = d != 0.f ? 127.f / amax : 0.f;
-    const __m512 vid = _mm512_set1_ps(id);
-    // x·id rounded to nearest even (the reference's 1.5·2^23 trick), clamped to ±127.
-    auto quantize = [&](__m512 v) {
-      const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(v, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      return _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_max_ps(lo, r)));
-    };
-    const __m512i q0 = quantize(v0), q1 = quantize(v1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtepi32_epi8(q0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtepi32_epi8(q1));
-    const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    for (int k = 0; k < 8; ++k) {
-      d8[b * 8 + k] = d;
-      sum8[b * 8 + k] = sum;
+  // x·id clamped to ±127, then rounded to nearest even: the reference's round-then-clamp
+  // gives the same integers (rounding is monotonic and ±127 are integers).
+  auto quantize = [&](const float* p, __m512 vid) {
+    const __m512 v = min16(hi, max16(lo, _mm512_mul_ps(_mm512_loadu_ps(p), vid)));
+    return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  };
+  __m512 sums[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    if (i < count) {
+      const __m512 vid = _mm512_set1_ps(id[i]);
+      const __m512i q0 = quantize(x + 32 * i, vid), q1 = quantize(x + 32 * i + 16, vid);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * i), _mm512_cvtepi32_epi8(q0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * i + 16), _mm512_cvtepi32_epi8(q1));
+      sums[i] = _mm512_castsi512_ps(_mm512_add_epi32(q0, q1));
+    } else {
+      sums[i] = _mm512_setzero_ps();
     }
+  }
+  const __m512i sum = _mm512_castps_si512(reduce16(sums, add_epi32_as_ps));
+  _mm512_mask_storeu_ps(d1, live, d);
+  _mm512_mask_storeu_epi32(minus8_sum, live, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 3)));
+  _mm512_mask_storeu_epi32(minus128_sum, live, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+  if (!d8) return;
+  for (int k = 0; 2 * k < count; ++k) {  // blocks 2k and 2k + 1
+    const __mmask16 m = 2 * k + 1 < count ? __mmask16(0xffff) : __mmask16(0x00ff);
+    const __m512i index = repeat8_index(k);
+    _mm512_mask_storeu_ps(d8 + 16 * k, m, _mm512_permutexvar_ps(index, d));
+    _mm512_mask_storeu_epi32(sum8 + 16 * k, m, _mm512_permutexvar_epi32(index, sum));
+  }
+}
+
+}  // namespace
+
+void quantize_activation_row_avx512(const float* x, int64_t cols, int8_t* q, float* d8, int32_t* sum8, float* d1,
+                                    int32_t* minus8_sum, int32_t* minus128_sum) {
+  const int64_t blocks = cols / 32;
+  for (int64_t b = 0; b < blocks; b += 16) {
+    const int count = static_cast<int>(std::min<int64_t>(16, blocks - b));
+    quantize_block_group(x + 32 * b, count, q + 32 * b, d8 ? d8 + 8 * b : nullptr, sum8 ? sum8 + 8 * b : nullptr,
+                         d1 + b, minus8_sum + b, minus128_sum + b);
   }
 }
 

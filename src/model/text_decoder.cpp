@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "kernels/attention_prefill.h"
+#include "kernels/batch_ops.h"
 #include "kernels/matmul.h"
 #include "kernels/reference_ops.h"
 #include "kernels/vector_ops.h"
@@ -31,11 +32,15 @@ struct TextDecoder::Scratch {
   std::vector<float> ple;           // per-layer inputs [n, L·P]
   std::vector<float> normed, q, attn, proj;  // temporaries
   std::vector<float> gate, up;
+  std::vector<float> ple_gate;      // [n, P]: apart from gate, whose MLP size it would shrink every layer
   // K/V of this forward's rows for each KV-owning layer ([n, kv_row]); written to the caches at the end.
   std::vector<std::vector<float>> fresh_k, fresh_v;
   // The same rounded to f16, when some chunk's cache is f16: its queries attend to these, so
   // they see exactly what the cache will hold (chunked prefill stays equal to one prefill).
   std::vector<std::vector<uint16_t>> fresh_k16, fresh_v16;
+  // RoPE cos / sin of every row ([n, head_dim / 2]) for sliding [0] and full [1] layers,
+  // computed at the first layer of the kind (every layer of a kind rotates by the same angles).
+  std::vector<float> rope_cos[2], rope_sin[2];
 };
 
 namespace {
@@ -46,9 +51,8 @@ using kernels::rms_norm_rows;
 // block pads its rows × heads queries to whole 32-query tiles, which fewer rows would waste.
 constexpr int64_t kMinBlockRows = 4;
 
-void add_inplace(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
+// x += y, 16 floats at a time (the same sums: add_scaled rounds 1·y, which is y, before adding).
+void add_inplace(float* x, const float* y, int64_t n) { kernels::add_scaled(x, y, 1.f, n); }
 
 void round_to_f16(const std::vector<float>& x, std::vector<uint16_t>& y) {
   y.resize(x.size());
@@ -112,15 +116,20 @@ std::shared_ptr<TextDecoder> TextDecoder::load_gguf(const std::string& path, con
   return decoder;
 }
 
-// Rotates `heads` consecutive head vectors of one row, all at `position` (angles computed once).
-void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t position) const {
-  const bool full = config_.text.layer_types[layer] == LayerType::full;
-  const int64_t hd = config_.text.head_dim_of(layer);
-  thread_local std::vector<float> cos, sin;
-  cos.resize(hd / 2);
-  sin.resize(hd / 2);
-  ops::rope_angles(hd, full ? inv_freq_full_.data() : inv_freq_sliding_.data(), position, cos.data(), sin.data());
-  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data(), sin.data());
+// Rotates `heads` consecutive head vectors of row `row` (at s.positions[row]).
+void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t row, Scratch& s) const {
+  const int kind = config_.text.layer_types[layer] == LayerType::full ? 1 : 0;
+  const int64_t hd = config_.text.head_dim_of(layer), half = hd / 2;
+  std::vector<float>& cos = s.rope_cos[kind];
+  std::vector<float>& sin = s.rope_sin[kind];
+  if (cos.empty()) {
+    cos.resize(s.n * half);
+    sin.resize(s.n * half);
+    const float* inv_freq = kind == 1 ? inv_freq_full_.data() : inv_freq_sliding_.data();
+    for (int64_t r = 0; r < s.n; ++r)
+      ops::rope_angles(hd, inv_freq, s.positions[r], cos.data() + r * half, sin.data() + r * half);
+  }
+  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data() + row * half, sin.data() + row * half);
 }
 
 // h = E[id] · sqrt(H), or the soft token's row as is.
@@ -192,13 +201,13 @@ void TextDecoder::attention_block(int64_t layer, std::span<Chunk> chunks, Scratc
     kernels::matmul(w.q_proj, s.normed.data(), s.n, s.q.data());
   }
   rms_norm_rows(s.q.data(), w.q_norm.data(), s.n * nh, hd, c.rms_norm_eps, s.q.data());  // per head
-  for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, s.positions[r]);
+  for (int64_t r = 0; r < s.n; ++r) rope(s.q.data() + r * q_row, nh, layer, r, s);
 
   if (fresh_kv) {
     std::vector<float>& k = s.fresh_k[layer];
     std::vector<float>& v = s.fresh_v[layer];
     rms_norm_rows(k.data(), w.k_norm.data(), s.n * nkv, hd, c.rms_norm_eps, k.data());
-    for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, s.positions[r]);
+    for (int64_t r = 0; r < s.n; ++r) rope(k.data() + r * kv_row, nkv, layer, r, s);
     rms_norm_rows(v.data(), nullptr, s.n * nkv, hd, c.rms_norm_eps, v.data());  // v_norm has no scale; V gets no RoPE
     if (any_f16_cache(chunks)) {
       round_to_f16(k, s.fresh_k16[layer]);
@@ -234,19 +243,23 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     std::vector<const float*> keys, values;         // [nkv][span], float32 caches
     std::vector<const uint16_t*> keys16, values16;  // [nkv][span], f16 caches
   };
-  // Points `keys` / `values` at the rows of positions first .. start + rows - 1.
-  auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_key,
-                    auto cached_value, const Visible& v, int64_t rows) {
+  // Points `keys` / `values` at the rows of positions first .. start + rows - 1: the cache's
+  // (cached_rows lists them), then this forward's; per KV head, head h's at offset h·hd.
+  auto gather = [&](auto& keys, auto& values, const auto* fresh_k, const auto* fresh_v, auto cached_rows,
+                    const Visible& v, int64_t rows) {
     keys.resize(nkv * v.span);
     values.resize(nkv * v.span);
-    for (int64_t p = v.first; p < v.start + rows; ++p) {
-      const auto* k = p >= v.start ? fresh_k + (p - v.start) * kv_row : cached_key(p);
-      const auto* val = p >= v.start ? fresh_v + (p - v.start) * kv_row : cached_value(p);
-      for (int64_t h = 0; h < nkv; ++h) {
-        keys[h * v.span + p - v.first] = k + h * hd;
-        values[h * v.span + p - v.first] = val + h * hd;
-      }
+    const int64_t cached = v.start - v.first;
+    cached_rows(v.first, cached, keys.data(), values.data());  // head 0's slots first
+    for (int64_t i = cached; i < cached + rows; ++i) {
+      keys[i] = fresh_k + (i - cached) * kv_row;
+      values[i] = fresh_v + (i - cached) * kv_row;
     }
+    for (int64_t h = 1; h < nkv; ++h)
+      for (int64_t i = 0; i < v.span; ++i) {
+        keys[h * v.span + i] = keys[i] + h * hd;
+        values[h * v.span + i] = values[i] + h * hd;
+      }
   };
   std::vector<Visible> visible(chunks.size());
   std::vector<size_t> chunk_of_row(static_cast<size_t>(s.n));
@@ -263,11 +276,17 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     v.f16 = cache.precision() == KvPrecision::f16;
     if (v.f16) {
       gather(v.keys16, v.values16, s.fresh_k16[src].data() + kv_row0 * kv_row,
-             s.fresh_v16[src].data() + kv_row0 * kv_row, [&](int64_t p) { return cache.key_f16(src, p); },
-             [&](int64_t p) { return cache.value_f16(src, p); }, v, rows);
+             s.fresh_v16[src].data() + kv_row0 * kv_row,
+             [&](int64_t first, int64_t count, const uint16_t** k, const uint16_t** val) {
+               cache.rows_f16(src, first, count, k, val);
+             },
+             v, rows);
     } else {
       gather(v.keys, v.values, s.fresh_k[src].data() + kv_row0 * kv_row, s.fresh_v[src].data() + kv_row0 * kv_row,
-             [&](int64_t p) { return cache.key(src, p); }, [&](int64_t p) { return cache.value(src, p); }, v, rows);
+             [&](int64_t first, int64_t count, const float** k, const float** val) {
+               cache.rows(src, first, count, k, val);
+             },
+             v, rows);
     }
     for (int64_t i = 0; i < s.chunk_live[ci]; ++i) chunk_of_row[s.chunk_row0[ci] + i] = ci;
     macs += s.chunk_live[ci] * nh * v.span * hd;
@@ -383,13 +402,16 @@ void TextDecoder::per_layer_input_block(int64_t layer, Scratch& s) const {
   const TextConfig& c = config_.text;
   const DecoderLayerWeights& w = weights_.layers[layer];
   const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, LP = c.num_layers * P;
-  s.gate.resize(s.n * P);
-  kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.gate.data());
-  for (int64_t r = 0; r < s.n; ++r) kernels::gelu_tanh_mul(s.gate.data() + r * P, s.ple.data() + r * LP + layer * P, P);
-  kernels::matmul(w.per_layer_projection, s.gate.data(), s.n, s.proj.data());
+  s.ple_gate.resize(s.n * P);
+  kernels::matmul(w.per_layer_input_gate, s.x.data(), s.n, s.ple_gate.data());
+  for (int64_t r = 0; r < s.n; ++r)
+    kernels::gelu_tanh_mul(s.ple_gate.data() + r * P, s.ple.data() + r * LP + layer * P, P);
+  kernels::matmul(w.per_layer_projection, s.ple_gate.data(), s.n, s.proj.data());
   rms_norm_rows(s.proj.data(), w.post_per_layer_input_norm.data(), s.n, H, c.rms_norm_eps, s.proj.data());
   add_inplace(s.x.data(), s.proj.data(), s.n * H);
-  for (int64_t i = 0; i < s.n * H; ++i) s.x[i] *= w.layer_scalar;
+  float* x = s.x.data();
+  const float layer_scalar = w.layer_scalar;  // a local: the loop vectorizes
+  for (int64_t i = 0; i < s.n * H; ++i) x[i] *= layer_scalar;
 }
 
 // Keeps the last row of each chunk (LogitsMode::last) or none (LogitsMode::none): the residual
@@ -411,6 +433,10 @@ void TextDecoder::keep_output_rows(LogitsMode mode, Scratch& s) const {
     kept += live;
   }
   s.n = kept;
+  for (int kind = 0; kind < 2; ++kind) {  // rows renumbered: recomputed for the kept ones
+    s.rope_cos[kind].clear();
+    s.rope_sin[kind].clear();
+  }
   s.x.resize(kept * H);
   s.ple.resize(kept * LP);
   s.positions.resize(kept);

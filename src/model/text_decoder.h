@@ -88,7 +88,7 @@ class TextDecoder {
   void per_layer_input_block(int64_t layer, Scratch& s) const;
   void keep_output_rows(LogitsMode mode, Scratch& s) const;
   std::vector<float> output_logits(std::span<Chunk> chunks, LogitsMode mode, Scratch& s, const DebugTap& tap) const;
-  void rope(float* heads, int64_t count, int64_t layer, int64_t position) const;
+  void rope(float* heads, int64_t count, int64_t layer, int64_t row, Scratch& s) const;
 
   ModelConfig config_;
   TextWeights weights_;

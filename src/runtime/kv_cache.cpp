@@ -64,6 +64,28 @@ const uint16_t* KVCache::value_f16(int64_t layer, int64_t position) const {
   return c.v16.data() + slot(c, position) * c.row;
 }
 
+template <typename T>
+void KVCache::list_rows(const LayerCache& c, const T* k, const T* v, int64_t first, int64_t count, const T** keys,
+                        const T** values) const {
+  if (count <= 0) return;
+  for (int64_t i = 0, s = slot(c, first); i < count; ++i) {
+    keys[i] = k + s * c.row;
+    values[i] = v + s * c.row;
+    if (++s == c.capacity) s = 0;  // the ring wraps (capacity 0: no ring)
+  }
+}
+
+void KVCache::rows(int64_t layer, int64_t first, int64_t count, const float** keys, const float** values) const {
+  const LayerCache& c = layers_[layer];
+  list_rows(c, c.k.data(), c.v.data(), first, count, keys, values);
+}
+
+void KVCache::rows_f16(int64_t layer, int64_t first, int64_t count, const uint16_t** keys,
+                       const uint16_t** values) const {
+  const LayerCache& c = layers_[layer];
+  list_rows(c, c.k16.data(), c.v16.data(), first, count, keys, values);
+}
+
 void KVCache::write(int64_t layer, const float* k, const float* v, int64_t n) {
   LayerCache& c = layers_[layer];
   if (c.capacity == 0) resize_rows(c, length_ + n);

@@ -53,6 +53,11 @@ class KVCache {
   const float* value(int64_t layer, int64_t position) const;
   const uint16_t* key_f16(int64_t layer, int64_t position) const;
   const uint16_t* value_f16(int64_t layer, int64_t position) const;
+  // The rows of positions first .. first + count - 1 (all still held), in order, into keys[i]
+  // and values[i]: one slot computation for the run (attention lists every visible position
+  // of every sequence on every layer). rows: float32 caches; rows_f16: f16 caches.
+  void rows(int64_t layer, int64_t first, int64_t count, const float** keys, const float** values) const;
+  void rows_f16(int64_t layer, int64_t first, int64_t count, const uint16_t** keys, const uint16_t** values) const;
   int64_t oldest_held(int64_t layer) const;
   // Stores `n` rows for positions length() .. length()+n-1 of `layer` (k, v: [n, row_size]),
   // rounded to f16 (f32_to_f16) in an f16 cache.
@@ -68,6 +73,9 @@ class KVCache {
     std::vector<uint16_t> k16, v16;  // IEEE half rows (KvPrecision::f16)
   };
   int64_t slot(const LayerCache& c, int64_t position) const;
+  template <typename T>
+  void list_rows(const LayerCache& c, const T* k, const T* v, int64_t first, int64_t count, const T** keys,
+                 const T** values) const;
   void resize_rows(LayerCache& c, int64_t rows);
 
   KvPrecision precision_ = KvPrecision::f32;

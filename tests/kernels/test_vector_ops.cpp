@@ -120,11 +120,12 @@ TEST(VectorOps, AttendQueryMatchesSoftmaxOfDots) {
 // does) equals attend_query per head, for every head count the kernels specialize (1..8),
 // more heads than one call takes (12), and dims with and without the 16-float fast path
 // (48, 112: fewer 16-column slices than one register tile of the value pass, or a remainder).
+// Counts that are not multiples of the 4 keys scored together leave 1, 2 or 3 in a last tile.
 TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
-    for (int heads : {1, 2, 3, 4, 5, 7, 8, 12}) {
-      for (int64_t count : {1, 17, 300}) {
+    for (int heads : {1, 2, 3, 4, 5, 6, 7, 8, 12}) {
+      for (int64_t count : {1, 2, 3, 6, 17, 300}) {
         for (int64_t dim : {33, 48, 112, 256, 512}) {
           SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
                        " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
@@ -142,6 +143,38 @@ TEST(VectorOps, AttendHeadsMatchesAttendQueryPerHead) {
           kernels::attend_heads(q.data(), stride, heads, keys.data(), values.data(), count, dim, 0.4f, got.data(),
                                 stride, scratch.data());
           EXPECT_LT(relative_l2(got, want), 1e-5);
+        }
+      }
+    }
+  }
+}
+
+// A head's output does not depend on how many heads one call takes (decode splits a KV head's
+// query heads over threads, prefill does not; the same rows must get the same bits): 8 heads
+// at once equal calls of 1, 2, 3 and 4 heads.
+TEST(VectorOps, AttendHeadsDoesNotDependOnHeadsPerCall) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t count : {5, 300}) {
+      for (int64_t dim : {48, 256}) {
+        SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " count=" + std::to_string(count) +
+                     " dim=" + std::to_string(dim));
+        const int heads = 8;
+        const auto q = random_floats(heads * dim, 41), kv = random_floats(2 * count * dim, 42);
+        std::vector<const float*> keys, values;
+        for (int64_t j = 0; j < count; ++j) {
+          keys.push_back(kv.data() + j * dim);
+          values.push_back(kv.data() + (count + j) * dim);
+        }
+        std::vector<float> want(heads * dim), scratch(heads * count);
+        kernels::attend_heads(q.data(), dim, heads, keys.data(), values.data(), count, dim, 0.5f, want.data(), dim,
+                              scratch.data());
+        for (int per_call : {1, 2, 3, 4}) {
+          std::vector<float> got(heads * dim);
+          for (int h0 = 0; h0 < heads; h0 += per_call)
+            kernels::attend_heads(q.data() + h0 * dim, dim, std::min(per_call, heads - h0), keys.data(), values.data(),
+                                  count, dim, 0.5f, got.data() + h0 * dim, dim, scratch.data());
+          EXPECT_EQ(got, want) << per_call << " heads per call";
         }
       }
     }
@@ -209,7 +242,7 @@ TEST(VectorOps, AttendHeadsF16EqualsAttendHeadsOnWidenedRows) {
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
     for (int heads : {1, 2, 3, 5, 8, 12}) {
-      for (int64_t count : {1, 17, 300}) {
+      for (int64_t count : {1, 3, 6, 17, 300}) {
         for (int64_t dim : {33, 48, 112, 256, 512}) {
           SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) +
                        " count=" + std::to_string(count) + " dim=" + std::to_string(dim));
@@ -267,5 +300,42 @@ TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
     EXPECT_EQ(results[i].qs, results[0].qs);
     EXPECT_EQ(results[i].d8, results[0].d8);
     EXPECT_EQ(results[i].sum8, results[0].sum8);
+    EXPECT_EQ(results[i].d1, results[0].d1);
+    EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
+    EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
+  }
+}
+
+// The AVX-512 quantizer works on groups of 16 blocks: whole groups, partial ones (1 to 15
+// blocks) and rows shorter than a group give the scalar quantizer's bits.
+TEST(VectorOps, ActivationQuantizationOfEveryGroupShape) {
+  for (int64_t blocks : {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 64, 192}) {
+    for (int64_t n : {1, 3, 4}) {
+      const int64_t cols = 32 * blocks;
+      auto x = random_floats(n * cols, 100 + blocks + n, 5.f);
+      std::vector<kernels::detail::QuantizedActs> results;
+      for (auto isa : supported_isas()) {
+        IsaScope scope(isa);
+        kernels::detail::QuantizedActs qa;
+        kernels::detail::quantize_activations(x.data(), n, cols, qa);
+        results.push_back(qa);
+      }
+      for (size_t i = 1; i < results.size(); ++i) {
+        SCOPED_TRACE("blocks " + std::to_string(blocks) + ", rows " + std::to_string(n));
+        EXPECT_EQ(results[i].qs, results[0].qs);
+        EXPECT_EQ(results[i].d8, results[0].d8);
+        EXPECT_EQ(results[i].sum8, results[0].sum8);
+        EXPECT_EQ(results[i].d1, results[0].d1);
+        EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
+        EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
+      }
+      // Without the per-lane copies (the interleaved kernels' form): the rest is unchanged.
+      kernels::detail::QuantizedActs lean;
+      kernels::detail::quantize_activations(x.data(), n, cols, lean, /*lane_copies=*/false);
+      EXPECT_EQ(lean.qs, results[0].qs);
+      EXPECT_EQ(lean.d1, results[0].d1);
+      EXPECT_EQ(lean.minus8_sum, results[0].minus8_sum);
+      EXPECT_EQ(lean.minus128_sum, results[0].minus128_sum);
+    }
   }
 }

@@ -247,3 +247,43 @@ TEST(KVCache, RowsWithoutLogitsSkipTheSharedLayersExactly) {
     }
   }
 }
+
+// rows / rows_f16 list the same rows as key / value position by position, across the ring's
+// wrap of a sliding layer and on a full layer, for both precisions.
+TEST(KVCache, RowListsEqualPerPositionRows) {
+  auto d = tiny_decoder();
+  const TextConfig& cfg = d->config();
+  for (KvPrecision precision : {KvPrecision::f32, KvPrecision::f16}) {
+    KVCache c(cfg, 3, precision);
+    for (int64_t t = 0; t < 3 * cfg.sliding_window; ++t) {  // well past a ring's capacity
+      for (int64_t l = 0; l < cfg.num_layers; ++l) {
+        if (!c.stores(l)) continue;
+        const std::vector<float> row(static_cast<size_t>(c.row_size(l)), static_cast<float>(t));
+        c.write(l, row.data(), row.data(), 1);
+      }
+      c.advance(1);
+    }
+    for (int64_t l = 0; l < cfg.num_layers; ++l) {
+      if (!c.stores(l)) continue;
+      SCOPED_TRACE("layer " + std::to_string(l));
+      const int64_t first = c.oldest_held(l), count = c.length() - first;
+      ASSERT_GT(count, 0);
+      if (precision == KvPrecision::f32) {
+        std::vector<const float*> k(count), v(count);
+        c.rows(l, first, count, k.data(), v.data());
+        for (int64_t i = 0; i < count; ++i) {
+          EXPECT_EQ(k[i], c.key(l, first + i));
+          EXPECT_EQ(v[i], c.value(l, first + i));
+          EXPECT_EQ(k[i][0], static_cast<float>(first + i));
+        }
+      } else {
+        std::vector<const uint16_t*> k(count), v(count);
+        c.rows_f16(l, first, count, k.data(), v.data());
+        for (int64_t i = 0; i < count; ++i) {
+          EXPECT_EQ(k[i], c.key_f16(l, first + i));
+          EXPECT_EQ(v[i], c.value_f16(l, first + i));
+        }
+      }
+    }
+  }
+}
