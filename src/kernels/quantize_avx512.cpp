@@ -129,34 +129,6 @@ bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat targ
 
 namespace {
 
-// Lane i of the result: op over the 16 lanes of v[i] (a transpose-and-reduce tree: 45
-// operations for 16 reductions instead of 16 × 8). `op` must be exact in any order (max,
-// integer sums), as the results are compared bit for bit with the scalar quantizer.
-template <typename Op>
-inline __m512 reduce16(const __m512 (&v)[16], Op op) {
-  __m512 x[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)  // 128-bit chunk: [a0 op a2, b0 op b2, a1 op a3, b1 op b3]
-    x[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  __m512 y[4];
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {  // 128-bit chunk c: vectors 4i .. 4i+3 over chunk c
-    const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
-    y[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-  }
-  __m512 z[2];
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)  // chunks [y0.0 op y0.1, y0.2 op y0.3, y1.0 op y1.1, y1.2 op y1.3]
-    z[i] = op(_mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-              _mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-  return op(_mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(2, 0, 2, 0)),
-            _mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
-inline __m512 max_ps(__m512 a, __m512 b) { return max16(a, b); }
-inline __m512 add_epi32_as_ps(__m512 a, __m512 b) {
-  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
-}
 
 // Lanes 16k .. 16k+15 of a per-block vector repeated 8 times per block ([blocks][8] layout):
 // lane j takes block 2k + j / 8.
@@ -176,7 +148,7 @@ inline void quantize_block_group(const float* x, int count, int8_t* q, float* d8
   for (int i = 0; i < 16; ++i)
     amax[i] = i < count ? max16(_mm512_abs_ps(_mm512_loadu_ps(x + 32 * i)), _mm512_abs_ps(_mm512_loadu_ps(x + 32 * i + 16)))
                         : _mm512_setzero_ps();
-  const __m512 block_max = reduce16(amax, max_ps);
+  const __m512 block_max = transpose_reduce16(amax, max16);
   // The reference's d = amax / 127 and id = 127 / amax (0 where d is 0), correctly rounded
   // divisions either way.
   const __m512 d = _mm512_div_ps(block_max, _mm512_set1_ps(127.f));
@@ -203,7 +175,7 @@ inline void quantize_block_group(const float* x, int count, int8_t* q, float* d8
       sums[i] = _mm512_setzero_ps();
     }
   }
-  const __m512i sum = _mm512_castps_si512(reduce16(sums, add_epi32_as_ps));
+  const __m512i sum = _mm512_castps_si512(transpose_reduce16(sums, add_epi32_as_ps));
   _mm512_mask_storeu_ps(d1, live, d);
   _mm512_mask_storeu_epi32(minus8_sum, live, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 3)));
   _mm512_mask_storeu_epi32(minus128_sum, live, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));

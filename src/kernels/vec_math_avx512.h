@@ -87,6 +87,7 @@ inline __m512 transpose_reduce16(const __m512 (&v)[16], Op op) {
             _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+inline __m512 add16(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
 // Integer lanes added through float vectors (transpose_reduce16 on int32 data: exact).
 inline __m512 add_epi32_as_ps(__m512 a, __m512 b) {
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));

@@ -92,27 +92,8 @@ void softmax_avx512(float* x, int64_t n) {
   }
 }
 
-// Sums of 16 vectors, one per lane of the result (a transpose-and-add tree: 45 operations
-// instead of 16 full reductions).
-inline __m512 reduce16(const __m512 (&v)[16]) {
-  __m512 x[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)
-    x[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  __m512 y[4];
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {  // 128-bit chunk c: vectors 4i .. 4i+3 over chunk c
-    const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
-    y[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-  }
-  __m512 z[2];
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)
-    z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(y[2 * i], y[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                       _mm512_shuffle_f32x4(z[0], z[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
+// Sums of 16 vectors, one per lane of the result (vec_math's transpose_reduce16).
+inline __m512 reduce16(const __m512 (&v)[16]) { return transpose_reduce16(v, add16); }
 
 // The sum of v's lanes added in reduce16's order (so a score does not depend on how many heads
 // one call takes: decode and prefill split heads differently, and must agree bit for bit).

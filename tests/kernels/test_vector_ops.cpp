@@ -277,18 +277,10 @@ TEST(VectorOps, AttendHeadsF16EqualsAttendHeadsOnWidenedRows) {
   }
 }
 
-// The int8 activations every quantized matmul consumes are the same bits on every ISA
-// (the AVX-512 quantizer against the scalar one), including zero blocks and ±127 clamping.
-TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
-  const int64_t n = 5, cols = 32 * 37;
-  auto x = random_floats(n * cols, 11, 3.f);
-  for (int64_t i = 0; i < 32; ++i) x[64 + i] = 0.f;  // an all-zero block
-  x[200] = 1e6f;                                      // one huge value in its block
-  // A block with amax 127 (scale exactly 1) holding exact ties: round half to even.
-  x[320] = 127.f;
-  x[321] = 0.5f;
-  x[322] = 1.5f;
-  x[323] = -2.5f;
+// Quantizes x ([n, cols]) on every ISA: all give the same bytes, scales and offset sums (the
+// scalar ISA's result is returned).
+kernels::detail::QuantizedActs expect_identical_quantization_on_every_isa(const std::vector<float>& x, int64_t n,
+                                                                          int64_t cols) {
   std::vector<kernels::detail::QuantizedActs> results;
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
@@ -304,6 +296,22 @@ TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
     EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
     EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
   }
+  return results[0];
+}
+
+// The int8 activations every quantized matmul consumes are the same bits on every ISA
+// (the AVX-512 quantizer against the scalar one), including zero blocks and ±127 clamping.
+TEST(VectorOps, ActivationQuantizationIsIdenticalOnEveryIsa) {
+  const int64_t n = 5, cols = 32 * 37;
+  auto x = random_floats(n * cols, 11, 3.f);
+  for (int64_t i = 0; i < 32; ++i) x[64 + i] = 0.f;  // an all-zero block
+  x[200] = 1e6f;                                      // one huge value in its block
+  // A block with amax 127 (scale exactly 1) holding exact ties: round half to even.
+  x[320] = 127.f;
+  x[321] = 0.5f;
+  x[322] = 1.5f;
+  x[323] = -2.5f;
+  expect_identical_quantization_on_every_isa(x, n, cols);
 }
 
 // The AVX-512 quantizer works on groups of 16 blocks: whole groups, partial ones (1 to 15
@@ -313,29 +321,15 @@ TEST(VectorOps, ActivationQuantizationOfEveryGroupShape) {
     for (int64_t n : {1, 3, 4}) {
       const int64_t cols = 32 * blocks;
       auto x = random_floats(n * cols, 100 + blocks + n, 5.f);
-      std::vector<kernels::detail::QuantizedActs> results;
-      for (auto isa : supported_isas()) {
-        IsaScope scope(isa);
-        kernels::detail::QuantizedActs qa;
-        kernels::detail::quantize_activations(x.data(), n, cols, qa);
-        results.push_back(qa);
-      }
-      for (size_t i = 1; i < results.size(); ++i) {
-        SCOPED_TRACE("blocks " + std::to_string(blocks) + ", rows " + std::to_string(n));
-        EXPECT_EQ(results[i].qs, results[0].qs);
-        EXPECT_EQ(results[i].d8, results[0].d8);
-        EXPECT_EQ(results[i].sum8, results[0].sum8);
-        EXPECT_EQ(results[i].d1, results[0].d1);
-        EXPECT_EQ(results[i].minus8_sum, results[0].minus8_sum);
-        EXPECT_EQ(results[i].minus128_sum, results[0].minus128_sum);
-      }
+      SCOPED_TRACE("blocks " + std::to_string(blocks) + ", rows " + std::to_string(n));
+      const kernels::detail::QuantizedActs first = expect_identical_quantization_on_every_isa(x, n, cols);
       // Without the per-lane copies (the interleaved kernels' form): the rest is unchanged.
       kernels::detail::QuantizedActs lean;
       kernels::detail::quantize_activations(x.data(), n, cols, lean, /*lane_copies=*/false);
-      EXPECT_EQ(lean.qs, results[0].qs);
-      EXPECT_EQ(lean.d1, results[0].d1);
-      EXPECT_EQ(lean.minus8_sum, results[0].minus8_sum);
-      EXPECT_EQ(lean.minus128_sum, results[0].minus128_sum);
+      EXPECT_EQ(lean.qs, first.qs);
+      EXPECT_EQ(lean.d1, first.d1);
+      EXPECT_EQ(lean.minus8_sum, first.minus8_sum);
+      EXPECT_EQ(lean.minus128_sum, first.minus128_sum);
     }
   }
 }
