@@ -122,9 +122,13 @@ void add_normed(float* h, float* a, int64_t rows, int width, const std::vector<f
     float* hr = h + r0 * width;
     const int64_t count = (r1 - r0) * width;
     rms_norm_rows(ar, r1 - r0, width, w.data(), eps, vectorized);  // nested calls run on this thread
-    for (int64_t i = 0; i < count; ++i) hr[i] += ar[i];
+    kernels::add_scaled(hr, ar, 1.f, count);                        // h += a, 16 at a time (1·a is exact)
     if (!next) return;
     float* nr = next + r0 * width;
+    if (vectorized) {  // the kernel writes the normed rows straight into next
+      kernels::rms_norm_rows(hr, next_w->data(), r1 - r0, width, eps, nr);
+      return;
+    }
     std::copy_n(hr, count, nr);
     rms_norm_rows(nr, r1 - r0, width, next_w->data(), eps, vectorized);
   });
