@@ -29,7 +29,7 @@ float exp_row_avx512(float* s, int64_t cols, float scale) {
   __m512 vsum = _mm512_setzero_ps();
   const auto exp_at = [&](int64_t i, __mmask16 m) {
     const __m512 e = exp512(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, s + i), vscale, vneg_max));
-    _mm512_mask_storeu_ps(s + i, m, e);
+    store16(s + i, m, e);
     vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(m, e));
   };
   int64_t j = 0;

@@ -34,7 +34,7 @@ void axpy_avx512(float a, const float* x, float* y, int64_t n) {
   const __m512 va = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    store16(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
 
@@ -51,14 +51,14 @@ void rms_norm_avx512(const float* x, const float* w, int64_t n, double eps, floa
     const __mmask16 m = tail_mask(n - i);
     __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv);
     if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
-    _mm512_mask_storeu_ps(y + i, m, v);
+    store16(y + i, m, v);
   }
 }
 
 void gelu_tanh_mul_avx512(float* g, const float* u, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(g + i, m, gelu_tanh_mul16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i)));
+    store16(g + i, m, gelu_tanh_mul16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i)));
   }
 }
 
@@ -67,7 +67,7 @@ void softcap_avx512(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(vcap, tanh_ps(_mm512_mul_ps(v, inv))));
+    store16(x + i, m, _mm512_mul_ps(vcap, tanh_ps(_mm512_mul_ps(v, inv))));
   }
 }
 
@@ -83,12 +83,12 @@ void softmax_avx512(float* x, int64_t n) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 e = _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax)));
     sum = _mm512_add_ps(sum, e);
-    _mm512_mask_storeu_ps(x + i, m, e);
+    store16(x + i, m, e);
   }
   const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
+    store16(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
   }
 }
 
