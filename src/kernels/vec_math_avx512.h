@@ -88,6 +88,17 @@ inline __m512 transpose_reduce16(const __m512 (&v)[16], Op op) {
 }
 
 inline __m512 add16(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+// The sum of v's lanes added in transpose_reduce16's order (so a result does not depend on how
+// many rows or heads one call takes: decode and prefill split heads differently, and must agree
+// bit for bit).
+inline float sum16(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));      // l + (l ^ 2)
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));      // then l ^ 1
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));  // 128-bit chunks 0+1, 2+3
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));  // (0+1) + (2+3)
+  return _mm512_cvtss_f32(v);
+}
+
 // Integer lanes added through float vectors (transpose_reduce16 on int32 data: exact).
 inline __m512 add_epi32_as_ps(__m512 a, __m512 b) {
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));

@@ -64,6 +64,7 @@ void axpy(float a, const float* x, float* y, int64_t n) { active_ops().axpy(a, x
 void rms_norm_rows(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) {
   const auto& ops = active_ops();
   auto run = [&](int64_t r0, int64_t r1) {
+    if (ops.rms_norm_rows) return ops.rms_norm_rows(x + r0 * n, w, r1 - r0, n, eps, y + r0 * n);
     for (int64_t r = r0; r < r1; ++r) ops.rms_norm(x + r * n, w, n, eps, y + r * n);
   };
   if (rows * n < kMinParallelElements || rows < 2) return run(0, rows);

@@ -45,7 +45,7 @@ void rms_norm_avx512(const float* x, const float* w, int64_t n, double eps, floa
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     s = _mm512_fmadd_ps(v, v, s);
   }
-  const double mean = static_cast<double>(_mm512_reduce_add_ps(s)) / static_cast<double>(n);
+  const double mean = static_cast<double>(sum16(s)) / static_cast<double>(n);  // rms_norm_rows_avx512's order
   const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(mean + eps)));
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
@@ -53,6 +53,50 @@ void rms_norm_avx512(const float* x, const float* w, int64_t n, double eps, floa
     if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
     store16(y + i, m, v);
   }
+}
+
+// Rows of at most 64 values (attention heads' q/k norms): 16 rows at a time, their sums of
+// squares side by side by transpose_reduce16 and their scales by one vector of double-precision
+// divisions and square roots, each lane as rms_norm_avx512 computes it (the same sums in the same
+// lane order, the same double operations): identical results. Longer rows go one by one.
+void rms_norm_rows_avx512(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) {
+  int64_t r0 = 0;
+  if (n <= 64) {
+    const __m512d vn = _mm512_set1_pd(static_cast<double>(n)), veps = _mm512_set1_pd(eps), one = _mm512_set1_pd(1.0);
+    for (; r0 + 16 <= rows; r0 += 16) {
+      __m512 sq[16];
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) {
+        const float* row = x + (r0 + r) * n;
+        __m512 s = _mm512_setzero_ps();
+        for (int64_t i = 0; i < n; i += 16) {
+          const __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), row + i);
+          s = _mm512_fmadd_ps(v, v, s);
+        }
+        sq[r] = s;
+      }
+      const __m512 sums = transpose_reduce16(sq, add16);
+      const auto scales = [&](__m256 half) {  // (float)(1 / sqrt(sum / n + eps)), in double
+        const __m512d mean = _mm512_div_pd(_mm512_cvtps_pd(half), vn);
+        return _mm512_cvtpd_ps(_mm512_div_pd(one, _mm512_sqrt_pd(_mm512_add_pd(mean, veps))));
+      };
+      alignas(64) float inv[16];
+      _mm256_store_ps(inv, scales(_mm512_castps512_ps256(sums)));
+      _mm256_store_ps(inv + 8, scales(_mm512_maskz_extractf32x8_ps(0xff, sums, 1)));
+      for (int r = 0; r < 16; ++r) {
+        const float* row = x + (r0 + r) * n;
+        float* out = y + (r0 + r) * n;
+        const __m512 vinv = _mm512_set1_ps(inv[r]);
+        for (int64_t i = 0; i < n; i += 16) {
+          const __mmask16 m = tail_mask(n - i);
+          __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + i), vinv);
+          if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
+          store16(out + i, m, v);
+        }
+      }
+    }
+  }
+  for (; r0 < rows; ++r0) rms_norm_avx512(x + r0 * n, w, n, eps, y + r0 * n);
 }
 
 void gelu_tanh_mul_avx512(float* g, const float* u, int64_t n) {
@@ -95,15 +139,6 @@ void softmax_avx512(float* x, int64_t n) {
 // Sums of 16 vectors, one per lane of the result (vec_math's transpose_reduce16).
 inline __m512 reduce16(const __m512 (&v)[16]) { return transpose_reduce16(v, add16); }
 
-// The sum of v's lanes added in reduce16's order (so a score does not depend on how many heads
-// one call takes: decode and prefill split heads differently, and must agree bit for bit).
-inline float sum16(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));      // l + (l ^ 2)
-  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));      // then l ^ 1
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));  // 128-bit chunks 0+1, 2+3
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));  // (0+1) + (2+3)
-  return _mm512_cvtss_f32(v);
-}
 
 // 16 consecutive K/V values as floats: float32 rows as they are, IEEE half rows widened
 // (exactly: every f16 is a float32) by vcvtph2ps.
@@ -343,7 +378,7 @@ void round_to_f16_avx512(const float* x, uint16_t* y, int64_t n) {
 const VectorOps& avx512_vector_ops() {
   static const VectorOps ops{dot_avx512,     axpy_avx512,    rms_norm_avx512,         gelu_tanh_mul_avx512,
                              softcap_avx512, softmax_avx512, attend_heads_avx512,     attend_heads_f16_avx512,
-                             argmax_avx512,       round_to_f16_avx512};
+                             argmax_avx512,  rms_norm_rows_avx512, round_to_f16_avx512};
   return ops;
 }
 

@@ -22,6 +22,9 @@ struct VectorOps {
                             int64_t out_stride, float* scores) = nullptr;
   // argmax (vector_ops.h) for x[0] not NaN; null: the plain loop.
   int64_t (*argmax)(const float* x, int64_t n) = nullptr;
+  // rms_norm over `rows` rows of n values (y row r from x row r), exactly as rms_norm row by row;
+  // null: that loop.
+  void (*rms_norm_rows)(const float* x, const float* w, int64_t rows, int64_t n, double eps, float* y) = nullptr;
   // round_to_f16 (vector_ops.h); null: tensor/dtype.h's f32_to_f16 per value.
   void (*round_to_f16)(const float* x, uint16_t* y, int64_t n) = nullptr;
 };

@@ -64,6 +64,24 @@ TEST(VectorOps, RmsNormRowsMatchesReference) {
   }
 }
 
+// Narrow rows are normed 16 at a time on AVX-512: the same bits as one row per call, for whole
+// and partial groups of 16 and the widths around one vector.
+TEST(VectorOps, RmsNormRowsEqualsOneRowPerCall) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int64_t n : {int64_t{7}, int64_t{16}, int64_t{38}, int64_t{64}, int64_t{65}}) {
+      for (int64_t rows : {int64_t{15}, int64_t{16}, int64_t{41}}) {
+        SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n) + " rows=" + std::to_string(rows));
+        const auto x = random_floats(rows * n, 5, 3.f), w = random_floats(n, 6);
+        std::vector<float> got(x.size()), want(x.size());
+        kernels::rms_norm_rows(x.data(), w.data(), rows, n, 1e-6, got.data());
+        for (int64_t r = 0; r < rows; ++r) kernels::rms_norm_rows(x.data() + r * n, w.data(), 1, n, 1e-6, want.data() + r * n);
+        EXPECT_EQ(got, want);
+      }
+    }
+  }
+}
+
 TEST(VectorOps, GeluMulAndSoftcapMatchReference) {
   for (auto isa : supported_isas()) {
     IsaScope scope(isa);
