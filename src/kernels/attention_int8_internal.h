@@ -50,9 +50,9 @@ constexpr float kByteExp2[4] = {255.f * 0.99992890482f, 255.f * 0.69327628333f, 
 // 255 · 2^t is 2^round(t) times kByteExp2's polynomial of t − round(t), t clamped at -127 (NaN
 // counts as -127): every ISA gives the same bytes. -inf scores (masked keys) give 0. Marks in
 // nonzero[key_group_words(keys)] the key groups holding a nonzero byte (kKeyGroup). sparse: the
-// row is expected to be mostly zero bytes, so groups whose scores all round to 0 are stored
-// without evaluating exp() (a branch per group, which mispredicts in dense rows); the same
-// bytes and marks either way.
+// row is expected to be mostly zero bytes, so runs of 64 keys whose bytes all round to 0 are
+// stored without evaluating exp() (a branch per 64 keys, which mispredicts in dense rows); the
+// same bytes and marks either way.
 using ExpBytesFn = int32_t (*)(const float* s, float q_scale, int64_t keys, int64_t keys_padded, uint8_t* p,
                                uint64_t* nonzero, bool sparse);
 
