@@ -129,7 +129,6 @@ bool quantize_bf16_row_avx512(const uint16_t* x, int64_t cols, WeightFormat targ
 
 namespace {
 
-
 // Lanes 16k .. 16k+15 of a per-block vector repeated 8 times per block ([blocks][8] layout):
 // lane j takes block 2k + j / 8.
 inline __m512i repeat8_index(int k) {

@@ -109,9 +109,6 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
   for (int g = 0; g < heads; ++g) attend_query(q + g * q_stride, keys, values, count, dim, scale, out + g * out_stride, scores);
 }
 
-}  // namespace gemma4::kernels
-
-namespace gemma4::kernels {
 
 int64_t argmax(const float* x, int64_t n) {
   const auto fn = active_ops().argmax;

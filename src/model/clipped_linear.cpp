@@ -14,9 +14,15 @@ namespace {
 
 // out[i] = clamp(in[i], lo, hi), spread over the pool (encoder activations are megabytes).
 void clamp_into(const float* in, size_t n, float lo, float hi, float* out) {
-  parallel_ranges(static_cast<int64_t>(n), 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) out[i] = std::clamp(in[i], lo, hi);
-  });
+  parallel_ranges(static_cast<int64_t>(n), 16,
+                  [&](int64_t i0, int64_t i1) { kernels::clamp_copy(in + i0, out + i0, i1 - i0, lo, hi); });
+}
+
+kernels::Clamp input_bounds(const ClippedLinear& l) { return {l.input_min, l.input_max}; }
+kernels::Clamp output_bounds(const ClippedLinear& l) { return {l.output_min, l.output_max}; }
+
+bool same_input_bounds(const ClippedLinear& a, const ClippedLinear& b) {
+  return a.input_min == b.input_min && a.input_max == b.input_max;
 }
 
 }  // namespace
@@ -39,11 +45,11 @@ void apply_unclipped(const ClippedLinear& l, const float* x, int64_t n, float* y
 
 void apply(const ClippedLinear& l, const float* x, int64_t n, float* y, kernels::Activation act) {
   if (l.packed_int8.rows > 0) {  // the int8 GEMM clamps as it quantizes and as it scales
-    kernels::gemm_int8(l.packed_int8, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max}, act);
+    kernels::gemm_int8(l.packed_int8, x, n, y, input_bounds(l), output_bounds(l), act);
     return;
   }
   if (l.packed.rows > 0) {  // so does the bf16 GEMM
-    kernels::gemm(l.packed, x, n, y, {l.input_min, l.input_max}, {l.output_min, l.output_max}, act);
+    kernels::gemm(l.packed, x, n, y, input_bounds(l), output_bounds(l), act);
     return;
   }
   const bool clip_in = std::isfinite(l.input_min) || std::isfinite(l.input_max);
@@ -58,16 +64,6 @@ void apply(const ClippedLinear& l, const float* x, int64_t n, float* y, kernels:
   if (act == kernels::Activation::silu) kernels::silu(y, n * l.weight.rows);
 }
 
-namespace {
-
-bool same_input_bounds(const ClippedLinear& a, const ClippedLinear& b) {
-  return a.input_min == b.input_min && a.input_max == b.input_max;
-}
-
-kernels::Clamp output_bounds(const ClippedLinear& l) { return {l.output_min, l.output_max}; }
-
-}  // namespace
-
 void apply_shared_input(const float* x, int64_t n, std::initializer_list<LinearOutput> outputs) {
   const ClippedLinear& first = *outputs.begin()->linear;
   const bool shared = std::all_of(outputs.begin(), outputs.end(), [&](const LinearOutput& o) {
@@ -79,14 +75,14 @@ void apply_shared_input(const float* x, int64_t n, std::initializer_list<LinearO
   }
   std::vector<kernels::Int8Product> products;
   for (const LinearOutput& o : outputs) products.push_back({&o.linear->packed_int8, o.y, output_bounds(*o.linear)});
-  kernels::gemm_int8_shared_input(x, n, first.weight.cols, {first.input_min, first.input_max}, products.data(),
+  kernels::gemm_int8_shared_input(x, n, first.weight.cols, input_bounds(first), products.data(),
                                   static_cast<int>(products.size()));
 }
 
 void apply_geglu(const ClippedLinear& gate, const ClippedLinear& up, const float* x, int64_t n, float* y,
                  float* scratch) {
   if (gate.packed_int8.rows > 0 && up.packed_int8.rows > 0 && same_input_bounds(gate, up)) {
-    kernels::gemm_int8_geglu(x, n, {gate.input_min, gate.input_max}, gate.packed_int8, output_bounds(gate),
+    kernels::gemm_int8_geglu(x, n, input_bounds(gate), gate.packed_int8, output_bounds(gate),
                              up.packed_int8, output_bounds(up), y);
     return;
   }

@@ -129,7 +129,7 @@ void TextDecoder::rope(float* heads, int64_t count, int64_t layer, int64_t row, 
     for (int64_t r = 0; r < s.n; ++r)
       ops::rope_angles(hd, inv_freq, s.positions[r], cos.data() + r * half, sin.data() + r * half);
   }
-  for (int64_t h = 0; h < count; ++h) ops::rope_apply(heads + h * hd, hd, cos.data() + row * half, sin.data() + row * half);
+  kernels::rope_apply_vectors(heads, count, hd, 1, cos.data() + row * half, sin.data() + row * half);
 }
 
 // h = E[id] · sqrt(H), or the soft token's row as is.
