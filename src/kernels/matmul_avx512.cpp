@@ -250,13 +250,17 @@ constexpr int64_t kInterleavedTokenBlock = 64;
 // With two or more tokens (batched decode) a block's dot products take about as long as its
 // bytes take to arrive, and the out-of-order window then holds too few blocks to keep enough
 // memory reads in flight (one token: 46 GB/s on the LM head; four: ~20 GB/s). Asking for the
-// weights this many blocks ahead, into L2, keeps them streaming. Measured (bench_batch_decode,
-// 2 threads, 4 tokens vs 1): q8i LM head 2.3-2.6x -> 1.3-1.5x, q4s MLP shapes 1.6-2.3x ->
-// 1.2-1.5x; 2 KB ahead into L1 helped q4s as much but q8i (twice the bytes per block) little.
-// Whole decode steps of 4 sequences (bench_decode_step q4, settings alternated step by step,
-// 25th percentile of two runs): 8 blocks ahead 75 ms; 16: 62 / 55 ms; 32: 62 / 52 ms; 64: 53 ms.
+// weights ahead keeps them streaming. Measured (bench_batch_decode, 2 threads, 4 tokens vs 1)
+// with one prefetch 32 blocks ahead: q8i LM head 2.3-2.6x -> 1.3-1.5x, q4s MLP shapes
+// 1.6-2.3x -> 1.2-1.5x. Whole decode steps of 4 sequences (bench_decode_step q4): one
+// prefetch 8 blocks ahead 75 ms, 16: 62 / 55 ms, 32: 62 / 52 ms, 64: 53 ms; later, alternated
+// in one process, none 67-70 ms against 49-52 ms for 32 blocks ahead. Asking twice for each
+// line, at 32 and at 96 blocks ahead, both with the L2 hint, beat every single distance
+// (settings alternated round by round in one process, three runs: 46.2 / 46.7 / 50.0 ->
+// 43.4 / 44.4 / 48.4 ms per step); a far request alone (64 or 96 blocks) did no better than
+// the near one, and both requests with the L1 hint were worse than one (51.6-56.1 ms).
 // One token is memory-bound with the hardware prefetchers alone and gets no prefetches.
-constexpr int64_t kPrefetchBlocks = 32;
+constexpr int64_t kNearPrefetchBlocks = 32, kFarPrefetchBlocks = 96;
 
 // Q4I: nibbles q + 8; wk[k] holds elements 4k..4k+3 of each row (k < 4: the low nibbles of
 // chunk k, k >= 4: the high nibbles of chunk k - 4, i.e. elements 16 + ...).
@@ -337,8 +341,10 @@ void interleaved_group(const MatmulJob& job, const uint8_t* group, int64_t row0,
     const uint8_t* src = group + Format::kHeaderBytes + b * Format::kBlockBytes;
     if constexpr (T >= 2) {
 #pragma GCC unroll 16
-      for (int64_t o = 0; o < Format::kBlockBytes; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchBlocks * Format::kBlockBytes + o), _MM_HINT_T1);
+      for (int64_t o = 0; o < Format::kBlockBytes; o += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(src + kNearPrefetchBlocks * Format::kBlockBytes + o), _MM_HINT_T2);
+        _mm_prefetch(reinterpret_cast<const char*>(src + kFarPrefetchBlocks * Format::kBlockBytes + o), _MM_HINT_T2);
+      }
     }
     const __m512 dw = Format::block_scales(src);
     __m512i wk[8];
