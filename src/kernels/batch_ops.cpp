@@ -75,10 +75,11 @@ void multiply_add(float* out, const float* a, const float* b, int64_t n) {
 
 void rope_apply_vectors(float* x, int64_t count, int64_t dim, int64_t sets, const float* cos, const float* sin) {
   const int64_t half = dim / 2;
+  const bool avx512 = use_avx512();
   for (int64_t v = 0; v < count; ++v) {
     float* xv = x + v * dim;
     const int64_t angles = (v % sets) * half;
-    if (use_avx512())
+    if (avx512)
       detail::rope_apply_avx512(xv, half, cos + angles, sin + angles);
     else
       rope_apply(xv, dim, cos + angles, sin + angles);

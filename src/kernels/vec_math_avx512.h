@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace gemma4::kernels::detail {
 
@@ -40,21 +41,18 @@ inline __m512 to_float(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); 
 inline __m512i to_int_nearest(__m512 v) { return _mm512_maskz_cvtps_epi32(0xffff, v); }  // round half to even
 
 // Horizontal sums through memory, lanes added in order (GCC 12's _mm512_reduce_add_* trip
-// -Wmaybe-uninitialized).
-inline float horizontal_sum(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  float s = 0.f;
+// -Wmaybe-uninitialized): the 16 float or int32 lanes of v.
+template <class Lane, class Vector>
+inline Lane sum_lanes_in_order(Vector v) {
+  alignas(64) Lane lanes[16];
+  static_assert(sizeof(lanes) == sizeof(v));
+  std::memcpy(lanes, &v, sizeof(lanes));
+  Lane s = 0;
   for (int i = 0; i < 16; ++i) s += lanes[i];
   return s;
 }
-inline int32_t horizontal_sum(__m512i v) {
-  alignas(64) int32_t lanes[16];
-  _mm512_store_si512(lanes, v);
-  int32_t s = 0;
-  for (int i = 0; i < 16; ++i) s += lanes[i];
-  return s;
-}
+inline float horizontal_sum(__m512 v) { return sum_lanes_in_order<float>(v); }
+inline int32_t horizontal_sum(__m512i v) { return sum_lanes_in_order<int32_t>(v); }
 
 // Horizontal max by halving (masked extract: GCC 12's unmasked form trips -Wuninitialized).
 inline float horizontal_max(__m512 v) {
