@@ -1,5 +1,7 @@
 #include "kernels/vector_ops.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -54,6 +56,15 @@ constexpr int64_t kAlign = 64;  // whole cache lines per thread
 // gelu_tanh_mul costs ~0.4 ns per value (a tanh each), several times a copy or a norm: from
 // this many values (a 4-row decode batch's MLP, 4 × 6144) halving it beats waking the pool.
 constexpr int64_t kMinParallelGelu = 1 << 14;
+
+// log Σ exp(x[i]), from the largest: what a softmax of x divides by, as a logarithm.
+float log_sum_exp(const float* x, int64_t n) {
+  float largest = x[0];
+  for (int64_t i = 1; i < n; ++i) largest = std::max(largest, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - largest);
+  return largest + static_cast<float>(std::log(sum));
+}
 
 }  // namespace
 
@@ -126,13 +137,14 @@ void round_to_f16(const float* x, uint16_t* y, int64_t n) {
 
 void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
-                       int64_t out_stride, float* scores) {
+                       int64_t out_stride, float* scores, float* lse) {
   const auto& ops = active_ops();
   constexpr int kMaxHeads = 8;
   if (ops.attend_heads_f16 && dim % 16 == 0) {
     for (int g0 = 0; g0 < heads; g0 += kMaxHeads)
       ops.attend_heads_f16(q + g0 * q_stride, q_stride, heads - g0 < kMaxHeads ? heads - g0 : kMaxHeads, keys,
-                            values, count, dim, scale, out + g0 * out_stride, out_stride, scores);
+                            values, count, dim, scale, out + g0 * out_stride, out_stride, scores,
+                            lse ? lse + g0 : nullptr);
     return;
   }
   // Any ISA, any dim: widen one row at a time and use the float32 dot / axpy of the active ISA
@@ -147,12 +159,29 @@ void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_
     for (int g = 0; g < heads; ++g) scores[g * count + j] = scale * ops.dot(q + g * q_stride, row.data(), dim);
   }
   for (int g = 0; g < heads; ++g) {
+    if (lse) lse[g] = log_sum_exp(scores + g * count, count);
     ops.softmax(scores + g * count, count);
     std::memset(out + g * out_stride, 0, static_cast<size_t>(dim) * sizeof(float));
   }
   for (int64_t j = 0; j < count; ++j) {
     widen(values[j]);
     for (int g = 0; g < heads; ++g) ops.axpy(scores[g * count + j], row.data(), out + g * out_stride, dim);
+  }
+}
+
+void merge_attention_parts(const float* parts_out, int64_t part_stride, const float* lses, int64_t lse_stride,
+                           int parts, int64_t dim, float* out) {
+  float largest = lses[0];
+  for (int i = 1; i < parts; ++i) largest = std::max(largest, lses[i * lse_stride]);
+  thread_local std::vector<float> weight;
+  weight.resize(static_cast<size_t>(parts));
+  float total = 0.f;
+  for (int i = 0; i < parts; ++i) total += weight[i] = std::exp(lses[i * lse_stride] - largest);
+  for (int i = 0; i < parts; ++i) weight[i] /= total;
+  for (int64_t d = 0; d < dim; ++d) {
+    float sum = 0.f;
+    for (int i = 0; i < parts; ++i) sum += weight[i] * parts_out[i * part_stride + d];
+    out[d] = sum;
   }
 }
 

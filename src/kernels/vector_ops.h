@@ -41,9 +41,19 @@ void attend_heads(const float* q, int64_t q_stride, int heads, const float* cons
 // reads them): the rows are widened to float32 exactly and everything else is computed as
 // attend_heads does, so the result equals attend_heads on the widened rows. An f16 KV cache
 // halves the bytes attention reads per position, which bound decode at long contexts.
+// `lse`, when not null, receives each head's log normalizer, log Σ_j exp(scale · q_g·keys[j])
+// (lse[g] for head g): attention over disjoint ranges of the keys, each with its lse, merges
+// into attention over all of them (merge_attention_parts), so one query's keys can be split
+// across threads.
 void attend_heads_f16(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                        const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
-                       int64_t out_stride, float* scores);
+                       int64_t out_stride, float* scores, float* lse = nullptr);
+
+// One head's attention over `parts` disjoint key ranges, merged into its attention over their
+// union: out = Σ_i w_i · part_i with w_i = exp(lse_i − M) / Σ_k exp(lse_k − M), M = max lse.
+// part_i is `dim` floats at parts_out + i·part_stride, lse_i at lses[i · lse_stride].
+void merge_attention_parts(const float* parts_out, int64_t part_stride, const float* lses, int64_t lse_stride,
+                           int parts, int64_t dim, float* out);
 
 // The index of the largest of x[0..n) (n ≥ 1), the first one on ties; NaNs are never larger
 // (as a loop of `x[i] > x[best]` from best = 0). Greedy decoding runs it over every vocabulary.

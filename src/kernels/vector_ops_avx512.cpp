@@ -115,7 +115,8 @@ void softcap_avx512(float* x, int64_t n, float cap) {
   }
 }
 
-void softmax_avx512(float* x, int64_t n) {
+// The softmax of x in place; returns log Σ exp(x), the log of what it divided by.
+float softmax_lse_avx512(float* x, int64_t n) {
   __m512 mx = _mm512_set1_ps(-INFINITY);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
@@ -129,12 +130,16 @@ void softmax_avx512(float* x, int64_t n) {
     sum = _mm512_add_ps(sum, e);
     store16(x + i, m, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(sum));
+  const float total = _mm512_reduce_add_ps(sum);
+  const __m512 inv = _mm512_set1_ps(1.f / total);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     store16(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
   }
+  return _mm512_cvtss_f32(vmax) + std::log(total);
 }
+
+void softmax_avx512(float* x, int64_t n) { softmax_lse_avx512(x, n); }
 
 // Sums of 16 vectors, one per lane of the result (vec_math's transpose_reduce16).
 inline __m512 reduce16(const __m512 (&v)[16]) { return transpose_reduce16(v, add16); }
@@ -289,7 +294,8 @@ void weigh_slices(int slices, const T* const* values, const float* scores, int64
 // G query heads against the same keys and values (float32 or IEEE half rows); dim % 16 == 0.
 template <int G, typename T>
 void attend_heads_g(const float* q_in, int64_t q_stride_in, const T* const* keys, const T* const* values,
-                    int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+                    int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores,
+                    float* lse) {
   // The queries, copied to cache-line-aligned rows: the score loop loads each 16 dims of a
   // query once per key tile, and a load split across two lines costs more (one key at a
   // time: 2.0 vs 1.5 FMA/ns with q 16 bytes off a line, as a std::vector's data may be).
@@ -302,7 +308,10 @@ void attend_heads_g(const float* q_in, int64_t q_stride_in, const T* const* keys
   } else {
     score_one_key_at_a_time<G>(q, keys, values, count, dim, scale, scores);
   }
-  for (int g = 0; g < G; ++g) softmax_avx512(scores + g * count, count);
+  for (int g = 0; g < G; ++g) {
+    const float log_normalizer = softmax_lse_avx512(scores + g * count, count);
+    if (lse) lse[g] = log_normalizer;
+  }
   // Outputs, a few 16-column slices at a time: each value row slice is loaded once for the G
   // heads, each broadcast score serves every slice of the pass (the rows are in L2 by now).
   // The slices are spread evenly over the passes (16 slices, 8 heads: 3+3+3+3+2+2, not
@@ -319,29 +328,30 @@ void attend_heads_g(const float* q_in, int64_t q_stride_in, const T* const* keys
 // attend_heads_g for 1..8 heads.
 template <typename T>
 void attend_heads_any(const float* q, int64_t q_stride, int heads, const T* const* keys, const T* const* values,
-                      int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores) {
+                      int64_t count, int64_t dim, float scale, float* out, int64_t out_stride, float* scores,
+                      float* lse) {
   switch (heads) {
-    case 8: return attend_heads_g<8>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 7: return attend_heads_g<7>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 6: return attend_heads_g<6>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 5: return attend_heads_g<5>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 4: return attend_heads_g<4>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 3: return attend_heads_g<3>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    case 2: return attend_heads_g<2>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
-    default: return attend_heads_g<1>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores);
+    case 8: return attend_heads_g<8>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 7: return attend_heads_g<7>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 6: return attend_heads_g<6>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 5: return attend_heads_g<5>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 4: return attend_heads_g<4>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 3: return attend_heads_g<3>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    case 2: return attend_heads_g<2>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
+    default: return attend_heads_g<1>(q, q_stride, keys, values, count, dim, scale, out, out_stride, scores, lse);
   }
 }
 
 void attend_heads_avx512(const float* q, int64_t q_stride, int heads, const float* const* keys,
                          const float* const* values, int64_t count, int64_t dim, float scale, float* out,
                          int64_t out_stride, float* scores) {
-  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
+  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores, nullptr);
 }
 
 void attend_heads_f16_avx512(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                               const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
-                              int64_t out_stride, float* scores) {
-  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores);
+                              int64_t out_stride, float* scores, float* lse) {
+  attend_heads_any(q, q_stride, heads, keys, values, count, dim, scale, out, out_stride, scores, lse);
 }
 
 }  // namespace

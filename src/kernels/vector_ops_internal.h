@@ -16,10 +16,11 @@ struct VectorOps {
   void (*attend_heads)(const float* q, int64_t q_stride, int heads, const float* const* keys,
                        const float* const* values, int64_t count, int64_t dim, float scale, float* out,
                        int64_t out_stride, float* scores) = nullptr;
-  // The same with IEEE half keys and values (vector_ops.h attend_heads_f16); null: the generic loop.
+  // The same with IEEE half keys and values and the optional per-head log normalizers
+  // (vector_ops.h attend_heads_f16); null: the generic loop.
   void (*attend_heads_f16)(const float* q, int64_t q_stride, int heads, const uint16_t* const* keys,
                             const uint16_t* const* values, int64_t count, int64_t dim, float scale, float* out,
-                            int64_t out_stride, float* scores) = nullptr;
+                            int64_t out_stride, float* scores, float* lse) = nullptr;
   // argmax (vector_ops.h) for x[0] not NaN; null: the plain loop.
   int64_t (*argmax)(const float* x, int64_t n) = nullptr;
   // rms_norm over `rows` rows of n values (y row r from x row r), exactly as rms_norm row by row;

@@ -50,6 +50,9 @@ using kernels::rms_norm_rows;
 // Chunks with at least this many rows (prefill) attend in blocks when their cache is f16: a
 // block pads its rows × heads queries to whole 32-query tiles, which fewer rows would waste.
 constexpr int64_t kMinBlockRows = 4;
+// A decode row's keys are split across threads only into parts of at least this many keys:
+// each part pays for a copy of the queries, a softmax pass and a merge.
+constexpr int64_t kMinKeysPerPart = 32;
 
 // x += y, 16 floats at a time (the same sums: add_scaled rounds 1·y, which is y, before adding).
 void add_inplace(float* x, const float* y, int64_t n) { kernels::add_scaled(x, y, 1.f, n); }
@@ -338,29 +341,57 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   // Every other (query row, KV head) pair is a task of its own; the `group` query heads of a KV
   // head read its keys and values together. All chunks' pairs form one parallel pass (batched
   // decode: one row per chunk, and the pool wakes once per layer, not once per sequence).
-  // Groups are split while there are too few tasks to give every thread some (a lone decode row).
+  // While there are too few pairs to give every thread two (a lone decode row), f16 caches
+  // split each pair's keys into parts (flash-decoding): every part still scores all the heads,
+  // so each key is widened and read once, and the parts merge by their softmax normalizers.
+  // Float32 caches (the reference path) split the heads instead, which keeps its arithmetic.
   const int64_t n_single = static_cast<int64_t>(single_rows.size());
-  int64_t heads_per_task = group;
-  while (n_single * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
-  const int64_t tasks_per_row = nh / heads_per_task;
+  const bool all_f16 = std::all_of(single_rows.begin(), single_rows.end(),
+                                   [&](int64_t r) { return visible[chunk_of_row[r]].f16; });
+  int64_t heads_per_task = group, key_parts = 1;
+  if (n_single > 0 && all_f16) {
+    while (n_single * nkv * key_parts < 2 * num_threads()) key_parts *= 2;
+  } else {
+    while (n_single * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
+  }
+  const int64_t tasks_per_row = nh / heads_per_task * key_parts;
+  // Parts' outputs and log normalizers, [row][part][head]; merged into s.attn below.
+  std::vector<float> part_out, part_lse;
+  if (key_parts > 1) {
+    part_out.resize(static_cast<size_t>(n_single * key_parts * q_row));
+    part_lse.resize(static_cast<size_t>(n_single * key_parts * nh));
+  }
   auto row_task = [&](int64_t task) {
-    const int64_t row = single_rows[task / tasks_per_row], h0 = task % tasks_per_row * heads_per_task;
+    const int64_t i = task / tasks_per_row, part = task % key_parts;
+    const int64_t row = single_rows[i], h0 = task % tasks_per_row / key_parts * heads_per_task;
     const int64_t kvh = h0 / group;
     const Visible& v = visible[chunk_of_row[row]];
     const int64_t pos = s.positions[row];
     const int64_t lo = first_visible(pos), count = pos - lo + 1;
-    thread_local std::vector<float> scores;
-    scores.resize(heads_per_task * count);
-    const int64_t offset = kvh * v.span + (lo - v.first);
-    const int64_t head0 = row * q_row + h0 * hd;
-    const float* q = s.q.data() + head0;
-    float* out = s.attn.data() + head0;
+    // Part p of the row's keys: [count·p/n, count·(p+1)/n) of n parts, fewer (and the rest
+    // left empty) when parts would get under kMinKeysPerPart keys.
+    const int64_t parts = std::clamp<int64_t>(count / kMinKeysPerPart, 1, key_parts);
+    const int64_t k0 = count * part / parts, k1 = part < parts ? count * (part + 1) / parts : k0;
     const int heads = static_cast<int>(heads_per_task);
+    float* out = s.attn.data() + row * q_row + h0 * hd;
+    float* lse = nullptr;
+    if (key_parts > 1) {
+      out = part_out.data() + ((i * key_parts + part) * nh + h0) * hd;
+      lse = part_lse.data() + (i * key_parts + part) * nh + h0;
+      if (k1 == k0) {  // an empty part weighs nothing in the merge
+        std::fill(lse, lse + heads, -INFINITY);
+        return;
+      }
+    }
+    thread_local std::vector<float> scores;
+    scores.resize(heads_per_task * (k1 - k0));
+    const int64_t offset = kvh * v.span + (lo - v.first) + k0;
+    const float* q = s.q.data() + row * q_row + h0 * hd;
     if (v.f16) {
-      kernels::attend_heads_f16(q, hd, heads, v.keys16.data() + offset, v.values16.data() + offset, count, hd, 1.f,
-                                 out, hd, scores.data());
+      kernels::attend_heads_f16(q, hd, heads, v.keys16.data() + offset, v.values16.data() + offset, k1 - k0, hd, 1.f,
+                                 out, hd, scores.data(), lse);
     } else {
-      kernels::attend_heads(q, hd, heads, v.keys.data() + offset, v.values.data() + offset, count, hd, 1.f, out, hd,
+      kernels::attend_heads(q, hd, heads, v.keys.data() + offset, v.values.data() + offset, k1 - k0, hd, 1.f, out, hd,
                             scores.data());
     }
   };
@@ -378,6 +409,13 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     for (int64_t task = 0; task < tasks; ++task) attend_task(task);
   } else {
     parallel_for(tasks, attend_task);
+  }
+  if (key_parts > 1) {
+    for (int64_t i = 0; i < n_single; ++i)
+      for (int64_t h = 0; h < nh; ++h)
+        kernels::merge_attention_parts(part_out.data() + (i * key_parts * nh + h) * hd, nh * hd,
+                                       part_lse.data() + i * key_parts * nh + h, nh, static_cast<int>(key_parts), hd,
+                                       s.attn.data() + single_rows[i] * q_row + h * hd);
   }
 }
 

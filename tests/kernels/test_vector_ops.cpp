@@ -295,6 +295,66 @@ TEST(VectorOps, AttendHeadsF16EqualsAttendHeadsOnWidenedRows) {
   }
 }
 
+// Attention split into key ranges, each with its log normalizer, merges into the attention
+// over all the keys (flash-decoding of a lone decode row): the same up to float32 rounding, and
+// each part's normalizer is log Σ exp of its scores.
+TEST(VectorOps, AttendHeadsF16PartsMergeIntoTheWhole) {
+  for (auto isa : supported_isas()) {
+    IsaScope scope(isa);
+    for (int heads : {1, 3, 8}) {
+      for (int64_t count : {2, 17, 300}) {
+        for (int64_t dim : {48, 256}) {
+          for (int parts : {1, 2, 3}) {
+            if (parts > count) continue;  // every part has a key (the decoder skips empty ones)
+            SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " heads=" + std::to_string(heads) + " count=" +
+                         std::to_string(count) + " dim=" + std::to_string(dim) + " parts=" + std::to_string(parts));
+            const int64_t stride = dim + 5;
+            const auto q = random_floats(heads * stride, 41);
+            const auto kv = random_floats(2 * count * dim, 42);
+            std::vector<uint16_t> kv16(kv.size());
+            for (size_t i = 0; i < kv.size(); ++i) kv16[i] = f32_to_f16(kv[i]);
+            std::vector<const uint16_t*> keys, values;
+            for (int64_t j = 0; j < count; ++j) {
+              keys.push_back(kv16.data() + j * dim);
+              values.push_back(kv16.data() + (count + j) * dim);
+            }
+            const float scale = 0.7f;
+            std::vector<float> whole(heads * stride, 0.f), scratch(heads * count);
+            kernels::attend_heads_f16(q.data(), stride, heads, keys.data(), values.data(), count, dim, scale,
+                                       whole.data(), stride, scratch.data());
+            // Part p: keys [count·p/parts, count·(p+1)/parts), outputs [p][head][dim], lse [p][head].
+            std::vector<float> part_out(parts * heads * dim), lse(parts * heads);
+            for (int p = 0; p < parts; ++p) {
+              const int64_t k0 = count * p / parts, k1 = count * (p + 1) / parts;
+              kernels::attend_heads_f16(q.data(), stride, heads, keys.data() + k0, values.data() + k0, k1 - k0, dim,
+                                         scale, part_out.data() + p * heads * dim, dim, scratch.data(),
+                                         lse.data() + p * heads);
+              for (int g = 0; g < heads; ++g) {  // the normalizer, from double-precision scores
+                double largest = -INFINITY, sum = 0.0;
+                std::vector<double> s;
+                for (int64_t j = k0; j < k1; ++j) {
+                  double d = 0.0;
+                  for (int64_t i = 0; i < dim; ++i) d += double(q[g * stride + i]) * f16_to_f32(keys[j][i]);
+                  s.push_back(scale * d);
+                  largest = std::max(largest, s.back());
+                }
+                for (double x : s) sum += std::exp(x - largest);
+                EXPECT_NEAR(lse[p * heads + g], largest + std::log(sum), 1e-4 * (1.0 + std::fabs(largest)));
+              }
+            }
+            for (int g = 0; g < heads; ++g) {
+              std::vector<float> merged(dim);
+              kernels::merge_attention_parts(part_out.data() + g * dim, heads * dim, lse.data() + g, heads, parts, dim,
+                                             merged.data());
+              for (int64_t i = 0; i < dim; ++i) EXPECT_NEAR(merged[i], whole[g * stride + i], 1e-5);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // Quantizes x ([n, cols]) on every ISA: all give the same bytes, scales and offset sums (the
 // scalar ISA's result is returned).
 kernels::detail::QuantizedActs expect_identical_quantization_on_every_isa(const std::vector<float>& x, int64_t n,

@@ -234,6 +234,33 @@ TEST(QuantizedModel, BatchedDecodeEqualsSeparateDecode) {
   }
 }
 
+// A lone decode row splits its keys across the threads (flash-decoding: parts merged by their
+// softmax normalizers) once a layer has at least 64 visible keys; four rows decoded together
+// give every thread whole rows and do not split. The same sequence decoded both ways after a
+// 150-token prompt (the full-attention layers see 151 keys) gets the same logits up to float
+// summation order.
+TEST(QuantizedModel, LoneDecodeRowWithSplitKeysEqualsBatchedDecode) {
+  const auto d = load_tiny(WeightFormat::q4_0);
+  std::vector<int64_t> prompt = {2};
+  for (int64_t i = 1; i < 150; ++i) prompt.push_back(3 + (i * 37) % 1000);
+  const int64_t next = 40, V = d->vocab_size();
+  constexpr size_t kBatch = 4;
+  std::vector<KVCache> caches;
+  for (size_t i = 0; i < kBatch + 1; ++i) caches.push_back(d->new_cache());
+  std::vector<Chunk> chunks;
+  for (size_t i = 0; i < kBatch + 1; ++i) chunks.push_back(Chunk{&caches[i], prompt, {}});
+  d->forward(chunks, LogitsMode::none);
+  Chunk lone{&caches[kBatch], std::span<const int64_t>(&next, 1), {}};
+  const auto want = d->forward(std::span<Chunk>(&lone, 1), LogitsMode::last);
+  std::vector<Chunk> batch;
+  for (size_t i = 0; i < kBatch; ++i) batch.push_back(Chunk{&caches[i], std::span<const int64_t>(&next, 1), {}});
+  const auto batched = d->forward(batch, LogitsMode::last);
+  for (size_t i = 0; i < kBatch; ++i) {
+    const std::vector<float> got(batched.begin() + i * V, batched.begin() + (i + 1) * V);
+    EXPECT_LT(test::relative_l2(got, want), 1e-5) << "sequence " << i;
+  }
+}
+
 // With quantized weights too, a prompt's rows that need no logits skip the KV-shared layers
 // without changing the last row's logits (its matmuls run on 1 row instead of many: only the
 // float summation order of the tiles may differ).
