@@ -9,9 +9,19 @@
 
 namespace gemma4::kernels::detail {
 
+// acc + Σ of 4 byte products per int32 lane. GCC gets its builtin on GCC vectors (see below);
+// clang, which lacks that builtin and keeps vectors in registers either way, the intrinsic.
+__attribute__((always_inline)) inline __v16si dpbusd(__v16si acc, __m512i a, __m512i b) {
+#if defined(__clang__)
+  return (__v16si)_mm512_dpbusd_epi32((__m512i)acc, a, b);
+#else
+  return __builtin_ia32_vpdpbusd_v16si(acc, (__v16si)a, (__v16si)b);
+#endif
+}
+
 // acc0/acc1[r] += Σ_i a[r][4c + i] · b[c][0..31][i] over quads c < quads; rows of a are
 // a_stride bytes apart, b advances 128 bytes a quad. The accumulators are GCC vectors of int32
-// and the builtin is called directly (with __m512i and _mm512_dpbusd_epi32's casts GCC 12 kept
+// and GCC's builtin is called directly (with __m512i and _mm512_dpbusd_epi32's casts GCC 12 kept
 // them on the stack); always inlined, or they live in memory and the kernel runs at half speed.
 template <int R>
 __attribute__((always_inline)) inline void dot_tile_accumulate(const uint8_t* a, int64_t a_stride, int64_t quads,
@@ -24,8 +34,8 @@ __attribute__((always_inline)) inline void dot_tile_accumulate(const uint8_t* a,
       int32_t quad;
       __builtin_memcpy(&quad, a + r * a_stride + 4 * c, 4);
       const __m512i ar = _mm512_set1_epi32(quad);
-      acc0[r] = __builtin_ia32_vpdpbusd_v16si(acc0[r], (__v16si)ar, (__v16si)b0);
-      acc1[r] = __builtin_ia32_vpdpbusd_v16si(acc1[r], (__v16si)ar, (__v16si)b1);
+      acc0[r] = dpbusd(acc0[r], ar, b0);
+      acc1[r] = dpbusd(acc1[r], ar, b1);
     }
   }
 }
