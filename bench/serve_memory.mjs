@@ -8,7 +8,7 @@
 // Sampling alternates greedy and top-k 40 (the memory is under test, not the sampler).
 // Example (the tests' tiny model, see tests/cli/cli_model.h):
 //   node bench/serve_memory.mjs image 500 build/gemma4 serve -m /tmp/tiny-model --ctx-size 2048
-import { spawn } from 'node:child_process';
+import { startServer } from '../tests/server/node/server_process.mjs';
 import { readFileSync } from 'node:fs';
 import { pngBytes, wavBytes } from '../tests/server/node/media_fixtures.mjs';
 
@@ -31,12 +31,7 @@ function content(i) {
 
 const anonKiB = (pid) => Number(/\nAnonymous:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
 
-const child = spawn(binary, [...flags, '--port', '0', '--parallel', '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
-const url = await new Promise((resolve, reject) => {
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; const m = /listening on (http:\/\/\S+)/.exec(err); if (m) resolve(m[1]); });
-  child.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
-});
+const { child, url } = await startServer(binary, [...flags, '--port', '0', '--parallel', '4']);
 
 // Rounds of EVERY requests from CLIENTS clients; memory is read between rounds, when no request
 // is in flight (an in-flight request's working set would blur the numbers).

@@ -53,10 +53,13 @@ int run_serve(int argc, char** argv) {
   app.add_option("--max-body-mb", max_body_mb, "largest request body, MiB")->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--max-media-mb", max_media_mb, "largest image or audio file in a request, MiB")
       ->capture_default_str()->check(CLI::Range(1, 4096));
+  bool no_web_page = false;
+  app.add_flag("--no-webui", no_web_page, "serve the API only, not the chat page at /");
   app.add_flag("--allow-local-files", opt.limits.allow_local_files,
                "let image_url name a file on this machine (file:///path); off by default");
   GEMMA4_PARSE(app, argc, argv);
   opt.queue_timeout = std::chrono::seconds(queue_timeout_s);
+  opt.web_page = !no_web_page;
   opt.max_body_bytes = max_body_mb << 20;
   opt.limits.max_media_bytes = max_media_mb << 20;
   opt.limits.default_max_tokens = std::min(opt.limits.default_max_tokens, opt.limits.max_tokens_cap);

@@ -15,6 +15,7 @@
 #include "server/api_error.h"
 #include "server/connection_watch.h"
 #include "server/responses.h"
+#include "server/web_page.h"
 
 namespace gemma4::server {
 namespace {
@@ -58,6 +59,7 @@ bool same_secret(const std::string& a, const std::string& b) {
 std::string route_name(const std::string& path) {
   static const std::set<std::string> kRoutes = {"/v1/chat/completions", "/v1/models", "/health", "/metrics"};
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{id}";
+  if (find_web_page_file(path)) return "web page";
   return kRoutes.count(path) ? path : "other";
 }
 
@@ -168,10 +170,25 @@ void Server::Impl::setup() {
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics.prometheus_text(), "text/plain; version=0.0.4");
   });
+
+  if (options.web_page) {
+    for (const WebPageFile& file : web_page_files()) {
+      std::string pattern;  // httplib routes are regular expressions: "." only as itself
+      for (char c : file.path) pattern += c == '.' ? std::string("\\.") : std::string(1, c);
+      http.Get(pattern, [&file](const httplib::Request&, httplib::Response& res) {
+        // Its own scripts and the API only: media the user attaches are data: URLs.
+        res.set_header("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'");
+        res.set_header("X-Content-Type-Options", "nosniff");
+        res.set_content(file.body.data(), file.body.size(), std::string(file.content_type).c_str());
+      });
+    }
+  }
 }
 
 bool Server::Impl::authorized(const httplib::Request& req) const {
   if (options.api_key.empty() || req.path == "/health") return true;
+  if (options.web_page && req.method == "GET" && find_web_page_file(req.path)) return true;
   const std::string prefix = "Bearer ";
   std::string header = req.get_header_value("Authorization");
   if (header.rfind(prefix, 0) != 0) return false;
@@ -316,6 +333,7 @@ int Server::bind() {
 
 int Server::port() const { return impl_->port; }
 const std::string& Server::host() const { return impl_->options.host; }
+bool Server::serves_web_page() const { return impl_->options.web_page; }
 
 void Server::run() {
   // A client that hangs up mid-write must cost an error return, not the process.
@@ -354,6 +372,8 @@ int serve_until_signal(Server& server) {
     }
   });
   std::fprintf(stderr, "gemma4: listening on http://%s:%d\n", server.host().c_str(), port);
+  if (server.serves_web_page())
+    std::fprintf(stderr, "gemma4: chat page at http://%s:%d/\n", server.host().c_str(), port);
   server.run();
   char quit = 'q';  // wake the waiter if run() ended without a signal
   [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &quit, 1);

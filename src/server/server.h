@@ -25,6 +25,7 @@ struct ServerOptions {
   size_t max_body_bytes = 64u << 20;
   RequestLimits limits;
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight work may finish before it is cancelled
+  bool web_page = true;  // the chat page at / (its files need no API key: they hold no secret)
 };
 
 class Server {
@@ -38,6 +39,7 @@ class Server {
   int bind();
   int port() const;
   const std::string& host() const;
+  bool serves_web_page() const;
   // Serves on the bound socket until shutdown(); returns when the last connection is done.
   void run();
   // Graceful stop, callable from any thread: refuse new generations (503), let running ones

@@ -1,7 +1,7 @@
 // gemma4_fake_server: the real HTTP server (src/server) over the scripted FakeBackend, for the
 // integration tests that drive it with the official `openai` npm client. Test-only: the gemma4
 // binary never contains a fake backend.
-//   gemma4_fake_server [--port N] [--parallel N] [--queue N] [--api-key KEY]
+//   gemma4_fake_server [--port N] [--parallel N] [--queue N] [--api-key KEY] [--web-page 0|1]
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     else if (flag == "--parallel") options.parallel = std::stoi(value);
     else if (flag == "--queue") options.max_queue = std::stoi(value);
     else if (flag == "--api-key") options.api_key = value;
+    else if (flag == "--web-page") options.web_page = value == "1";
     else {
       std::fprintf(stderr, "gemma4_fake_server: unknown flag %s\n", flag.c_str());
       return 2;

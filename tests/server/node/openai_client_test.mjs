@@ -6,10 +6,10 @@
 // The server is started on a free port with --api-key; it must print "listening on http://HOST:PORT".
 // Against the scripted fake backend (model id "fake-gemma") replies are checked exactly; against
 // a real model only their shape is.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { pngBytes, wavBytes } from './media_fixtures.mjs';
+import { startServer as startProcess } from './server_process.mjs';
 import assert from 'node:assert/strict';
 
 const [npmDir, serverBinary, ...serverFlags] = process.argv.slice(2);
@@ -31,20 +31,10 @@ const PNG = pngBytes(8, 8);
 const WAV = wavBytes(0.25);
 
 // ---- server process ----
-function startServer() {
-  const child = spawn(serverBinary, [...serverFlags, '--port', '0', '--parallel', '4', '--api-key', API_KEY],
-                      { stdio: ['ignore', 'inherit', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 60000);
-    child.stderr.on('data', (d) => {
-      err += d;
-      process.stderr.write(d);
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[1], startKiB: anonymousKiB(child.pid) }); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${err}`)); });
-  });
+async function startServer() {
+  const server = await startProcess(serverBinary, [...serverFlags, '--port', '0', '--parallel', '4', '--api-key', API_KEY],
+                                    { echo: true });
+  return { ...server, startKiB: anonymousKiB(server.child.pid) };
 }
 // Anonymous resident memory (heap, stacks; smaps_rollup's "Anonymous"): what a leak grows. File-backed
 // pages are left out: a real model's mapped weights page in as new token ids gather new embedding rows.
