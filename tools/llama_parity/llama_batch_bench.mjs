@@ -6,14 +6,7 @@
 //
 // Usage: node llama_batch_bench.mjs MODEL.gguf [PROMPT_TOKENS=512] [GEN_TOKENS=64] [THREADS=2]
 //                                   [SEQUENCES=4] [ROUNDS=2]
-import { createRequire } from "node:module";
-import path from "node:path";
-import os from "node:os";
-
-const npmDir = process.env.GEMMA4_LLAMA_NPM_DIR ??
-  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "gemma4-dev", "npm-llama");
-const require = createRequire(path.join(npmDir, "package.json"));
-const { getLlama, LlamaLogLevel } = await import(require.resolve("node-llama-cpp"));
+import { loadLlamaModel } from "./llama_cpp.mjs";
 
 const [modelPath, pArg, gArg, tArg, nArg, rArg] = process.argv.slice(2);
 if (!modelPath) {
@@ -23,8 +16,7 @@ if (!modelPath) {
 const P = Number(pArg ?? 512), G = Number(gArg ?? 64), threads = Number(tArg ?? 2);
 const N = Number(nArg ?? 4), rounds = Number(rArg ?? 2);
 
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const { llama, model } = await loadLlamaModel(modelPath);
 // Each sequence its own prompt (different ids), so nothing is shared between them.
 const promptOf = (s) => [2, ...Array.from({ length: P - 1 }, (_, i) => 10 + ((i + 37 * s) % 200))];
 

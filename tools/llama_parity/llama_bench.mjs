@@ -3,14 +3,7 @@
 //
 // Usage: node llama_bench.mjs MODEL.gguf [PROMPT_TOKENS=128] [GEN_TOKENS=32] [THREADS=2] [REPEATS=3]
 // The prompt is BOS followed by token ids 10, 11, 12, ... (any ids; only the speed matters).
-import { createRequire } from "node:module";
-import path from "node:path";
-import os from "node:os";
-
-const npmDir = process.env.GEMMA4_LLAMA_NPM_DIR ??
-  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "gemma4-dev", "npm-llama");
-const require = createRequire(path.join(npmDir, "package.json"));
-const { getLlama, LlamaLogLevel } = await import(require.resolve("node-llama-cpp"));
+import { loadLlamaModel } from "./llama_cpp.mjs";
 
 const [modelPath, pArg, gArg, tArg, rArg] = process.argv.slice(2);
 if (!modelPath) {
@@ -19,8 +12,7 @@ if (!modelPath) {
 }
 const P = Number(pArg ?? 128), G = Number(gArg ?? 32), threads = Number(tArg ?? 2), repeats = Number(rArg ?? 3);
 
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const { llama, model } = await loadLlamaModel(modelPath);
 const prompt = [2, ...Array.from({ length: P - 1 }, (_, i) => 10 + (i % 200))];
 const runs = [];
 for (let r = 0; r < repeats; ++r) {

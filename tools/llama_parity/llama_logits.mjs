@@ -6,15 +6,8 @@
 //   KV_TYPE: F16 (llama.cpp's default) or F32 (exact K/V, for float32 parity).
 // Output: {"n_vocab":V, "logits":[[V floats] per prompt position], "generated":[ids],
 //          "step_logits":[[V floats] that chose each generated id]}
-// NODE_PATH (or install.sh's folder) must provide node-llama-cpp.
-import { createRequire } from "node:module";
-import path from "node:path";
-import os from "node:os";
-
-const npmDir = process.env.GEMMA4_LLAMA_NPM_DIR ??
-  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "gemma4-dev", "npm-llama");
-const require = createRequire(path.join(npmDir, "package.json"));
-const { getLlama, LlamaLogLevel } = await import(require.resolve("node-llama-cpp"));
+// node-llama-cpp: see llama_cpp.mjs (run.sh installs it).
+import { loadLlamaModel } from "./llama_cpp.mjs";
 
 const [modelPath, idsArg, nGenArg, threadsArg] = process.argv.slice(2);
 if (!modelPath || !idsArg) {
@@ -26,8 +19,7 @@ const nGenerate = Number(nGenArg ?? 0);
 const threads = Number(threadsArg ?? 2);
 const kvType = process.argv[6] ?? "F16";
 
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const { llama, model } = await loadLlamaModel(modelPath);
 const context = await model.createContext({
   contextSize: Math.max(64, ids.length + nGenerate + 8), threads, batchSize: 512,
   experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
