@@ -3,13 +3,12 @@
 # (cmake -DGEMMA4_FUZZ=ON) are built with clang's libFuzzer while the release build uses GCC,
 # and compiler builtins in the kernels once broke that build unnoticed. Syntax and semantics
 # only (-fsyntax-only, no code generation): about two CPU-minutes.
-# Usage: tools/clang-syntax-check.sh CLANGXX "AVX2 FLAGS" "AVX-512 FLAGS"   (CMake passes them)
+# Usage: tools/clang-syntax-check.sh CLANGXX "AVX2 FLAGS" "AVX-512 FLAGS"   (the ctest ClangCompilesAllSources passes them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-clangxx=${1:-clang++}
-export AVX2_FLAGS=${2:-"-mavx2 -mfma -mf16c"}
-export AVX512_FLAGS=${3:-"$AVX2_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16"}
-export CLANGXX=$clangxx
+# The ISA flags come from CMakeLists.txt only, so the two cannot drift apart.
+[[ $# -eq 3 ]] || { echo "usage: $0 CLANGXX \"AVX2 FLAGS\" \"AVX-512 FLAGS\"" >&2; exit 2; }
+export CLANGXX=$1 AVX2_FLAGS=$2 AVX512_FLAGS=$3
 check_one() {
   local isa=""
   case $1 in
