@@ -41,6 +41,9 @@ struct TextDecoder::Scratch {
   // RoPE cos / sin of every row ([n, head_dim / 2]) for sliding [0] and full [1] layers,
   // computed at the first layer of the kind (every layer of a kind rotates by the same angles).
   std::vector<float> rope_cos[2], rope_sin[2];
+  // Flash-decoding of lone decode rows (attend): each key part's outputs [row][part][head][hd]
+  // and log normalizers [row][part][head], merged into attn.
+  std::vector<float> part_out, part_lse;
 };
 
 namespace {
@@ -355,11 +358,9 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     while (n_single * nh / heads_per_task < 2 * num_threads() && heads_per_task % 2 == 0) heads_per_task /= 2;
   }
   const int64_t tasks_per_row = nh / heads_per_task * key_parts;
-  // Parts' outputs and log normalizers, [row][part][head]; merged into s.attn below.
-  std::vector<float> part_out, part_lse;
   if (key_parts > 1) {
-    part_out.resize(static_cast<size_t>(n_single * key_parts * q_row));
-    part_lse.resize(static_cast<size_t>(n_single * key_parts * nh));
+    s.part_out.resize(static_cast<size_t>(n_single * key_parts * q_row));
+    s.part_lse.resize(static_cast<size_t>(n_single * key_parts * nh));
   }
   auto row_task = [&](int64_t task) {
     const int64_t i = task / tasks_per_row, part = task % key_parts;
@@ -376,10 +377,11 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
     float* out = s.attn.data() + row * q_row + h0 * hd;
     float* lse = nullptr;
     if (key_parts > 1) {
-      out = part_out.data() + ((i * key_parts + part) * nh + h0) * hd;
-      lse = part_lse.data() + (i * key_parts + part) * nh + h0;
-      if (k1 == k0) {  // an empty part weighs nothing in the merge
+      out = s.part_out.data() + ((i * key_parts + part) * nh + h0) * hd;
+      lse = s.part_lse.data() + (i * key_parts + part) * nh + h0;
+      if (k1 == k0) {  // an empty part weighs nothing in the merge (its zeros, not a reused buffer's values)
         std::fill(lse, lse + heads, -INFINITY);
+        std::fill(out, out + heads * hd, 0.f);
         return;
       }
     }
@@ -413,8 +415,8 @@ void TextDecoder::attend(int64_t layer, std::span<Chunk> chunks, Scratch& s) con
   if (key_parts > 1) {
     for (int64_t i = 0; i < n_single; ++i)
       for (int64_t h = 0; h < nh; ++h)
-        kernels::merge_attention_parts(part_out.data() + (i * key_parts * nh + h) * hd, nh * hd,
-                                       part_lse.data() + i * key_parts * nh + h, nh, static_cast<int>(key_parts), hd,
+        kernels::merge_attention_parts(s.part_out.data() + (i * key_parts * nh + h) * hd, nh * hd,
+                                       s.part_lse.data() + i * key_parts * nh + h, nh, static_cast<int>(key_parts), hd,
                                        s.attn.data() + single_rows[i] * q_row + h * hd);
   }
 }
