@@ -56,10 +56,11 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-std::string route_name(const std::string& path) {
+// The metrics' route label; the page's paths are a route only where the page is served.
+std::string route_name(const std::string& path, bool web_page) {
   static const std::set<std::string> kRoutes = {"/v1/chat/completions", "/v1/models", "/health", "/metrics"};
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{id}";
-  if (find_web_page_file(path)) return "web page";
+  if (web_page && find_web_page_file(path)) return "web page";
   return kRoutes.count(path) ? path : "other";
 }
 
@@ -139,7 +140,7 @@ void Server::Impl::setup() {
   // Counted just before the response is written (not after, as a logger would), so a client
   // that reads /metrics after a response always sees that response counted.
   http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    metrics.count_request(route_name(req.path), res.status);
+    metrics.count_request(route_name(req.path, options.web_page), res.status);
   });
 
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {

@@ -237,6 +237,22 @@ TEST(ServerHttp, ModelsHealthAndMetrics) {
   EXPECT_NE(text.find("gemma4_generations_total{finish_reason=\"stop\"} 1\n"), std::string::npos);
 }
 
+// The chat page's requests are counted as its route; with the page off, "/" is an unknown path.
+TEST(ServerHttp, MetricsNameThePageRouteOnlyWhereThePageIsServed) {
+  for (bool web_page : {true, false}) {
+    ServerOptions o;
+    o.web_page = web_page;
+    TestServer s(o);
+    auto page = s.client().Get("/");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, web_page ? 200 : 404);
+    const std::string text = s.client().Get("/metrics")->body;
+    const std::string line = web_page ? "gemma4_http_requests_total{route=\"web page\",status=\"200\"} 1\n"
+                                      : "gemma4_http_requests_total{route=\"other\",status=\"404\"} 1\n";
+    EXPECT_NE(text.find(line), std::string::npos) << text;
+  }
+}
+
 TEST(ServerHttp, StreamingClientThatHangsUpCancelsItsGeneration) {
   TestServer s;
   httplib::Request req;
