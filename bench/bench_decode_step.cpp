@@ -4,12 +4,15 @@
 //
 //   build/bench_decode_step --model DIR [--weights q4] [--threads 2] [--context 512] [--batch 4]
 //                           [--steps 16] [--rounds 5] [--only-batch 1] [--kv f32|f16]
+//                           [--short-context N]
 //
 // Rounds alternate `steps` single-stream steps and `steps` batched steps, so both see the same
 // machine (shared machines drift); it prints each round's ms per step and the batch's total
 // tokens/s as a multiple of single stream's, then the best round of each and the median ratio.
 // --kv picks the K/V cache precision (default: the model's own, TextDecoder::kv_precision) to
-// compare the two within one run.
+// compare the two within one run. --short-context N also times both at N tokens of context in
+// every round (second set of caches): the difference is what attention over the longer context
+// costs each, measured in the same minutes (this machine's memory speed changes between minutes).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -33,6 +36,7 @@ struct Options {
   int64_t context = 512, batch = 4, steps = 16, rounds = 5;
   bool profile_batch = false;  // only batched steps (for a profiler)
   std::string kv;              // "f32" | "f16" | "" (the model's)
+  int64_t short_context = 0;   // > 0: also time both at this context, every round
 };
 
 Options parse(int argc, char** argv) {
@@ -48,12 +52,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--rounds") o.rounds = std::stoll(v);
     else if (a == "--only-batch") o.profile_batch = v == "1";
     else if (a == "--kv" && (v == "f32" || v == "f16")) o.kv = v;
+    else if (a == "--short-context") o.short_context = std::stoll(v);
     else o.model.clear();
   }
-  if (o.model.empty() || argc % 2 == 0) {
+  if (o.model.empty() || argc % 2 == 0 || o.short_context < 0) {
     std::fprintf(stderr,
                  "usage: bench_decode_step --model DIR [--weights q4] [--threads N] [--context 512] [--batch 4] "
-                 "[--steps 16] [--rounds 5] [--only-batch 1] [--kv f32|f16]\n");
+                 "[--steps 16] [--rounds 5] [--only-batch 1] [--kv f32|f16] "
+                 "[--short-context N]\n");
     std::exit(2);
   }
   return o;
@@ -96,16 +102,22 @@ int main(int argc, char** argv) {
   const auto decoder = TextDecoder::load(o.model, load);
   const TextConfig& c = decoder->config();
   std::mt19937 rng(1);
-  std::vector<KVCache> caches;
   const KvPrecision kv = o.kv.empty() ? decoder->kv_precision() : o.kv == "f16" ? KvPrecision::f16 : KvPrecision::f32;
-  for (int64_t b = 0; b < o.batch; ++b) {
-    caches.push_back(KVCache(c, 64, kv));
-    fill_cache(caches.back(), c, o.context, rng);
-  }
+  auto make_caches = [&](int64_t context) {
+    std::vector<KVCache> caches;
+    for (int64_t b = 0; b < o.batch; ++b) {
+      caches.push_back(KVCache(c, 64, kv));
+      fill_cache(caches.back(), c, context, rng);
+    }
+    return caches;
+  };
+  std::vector<KVCache> caches = make_caches(o.context);
+  std::vector<KVCache> short_caches = o.short_context > 0 ? make_caches(o.short_context) : std::vector<KVCache>{};
   std::vector<int64_t> ids(static_cast<size_t>(o.batch));
   std::uniform_int_distribution<int64_t> pick(0, decoder->vocab_size() - 1);
-  // `steps` forwards of the first `count` sequences, one token each; ms per step.
-  auto run_steps = [&](int64_t count) {
+  // `steps` forwards of the first `count` sequences of `caches` (all at `context`), one token
+  // each; ms per step.
+  auto run_steps_at = [&](std::vector<KVCache>& caches, int64_t context, int64_t count) {
     const auto t0 = Clock::now();
     const double c0 = cpu_seconds();
     for (int64_t s = 0; s < o.steps; ++s) {
@@ -118,9 +130,10 @@ int main(int argc, char** argv) {
     }
     const StepTime t{seconds_since(t0) * 1e3 / static_cast<double>(o.steps),
                      (cpu_seconds() - c0) * 1e3 / static_cast<double>(o.steps)};
-    for (int64_t b = 0; b < count; ++b) caches[b].truncate(o.context);
+    for (int64_t b = 0; b < count; ++b) caches[b].truncate(context);
     return t;
   };
+  auto run_steps = [&](int64_t count) { return run_steps_at(caches, o.context, count); };
   std::printf("threads %d, weights %s, K/V %s, context %lld, batch %lld, %lld steps per round\n", num_threads(),
               o.weights.c_str(), kv == KvPrecision::f16 ? "f16" : "f32", static_cast<long long>(o.context), static_cast<long long>(o.batch),
               static_cast<long long>(o.steps));
@@ -141,6 +154,12 @@ int main(int argc, char** argv) {
     std::printf("round %lld: single %.1f ms/step (cpu %.1f), batch %.1f ms/step (cpu %.1f): %.2fx (cpu %.2fx)\n",
                 static_cast<long long>(r), t1.wall_ms, t1.cpu_ms, tb.wall_ms, tb.cpu_ms, ratios.back(),
                 cpu_ratios.back());
+    if (o.short_context > 0) {
+      const StepTime s1 = run_steps_at(short_caches, o.short_context, 1);
+      const StepTime sb = run_steps_at(short_caches, o.short_context, o.batch);
+      std::printf("  at context %lld: single %.1f ms/step, batch %.1f ms/step: %.2fx\n",
+                  static_cast<long long>(o.short_context), s1.wall_ms, sb.wall_ms, n * s1.wall_ms / sb.wall_ms);
+    }
   }
   std::sort(ratios.begin(), ratios.end());
   std::sort(cpu_ratios.begin(), cpu_ratios.end());
