@@ -12,7 +12,7 @@
 // --kv picks the K/V cache precision (default: the model's own, TextDecoder::kv_precision) to
 // compare the two within one run. --short-context N also times both at N tokens of context in
 // every round (second set of caches): the difference is what attention over the longer context
-// costs each, measured in the same minutes (this machine's memory speed changes between minutes).
+// costs each, measured in the same seconds (this machine's memory speed can change between rounds).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -104,33 +104,33 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   const KvPrecision kv = o.kv.empty() ? decoder->kv_precision() : o.kv == "f16" ? KvPrecision::f16 : KvPrecision::f32;
   auto make_caches = [&](int64_t context) {
-    std::vector<KVCache> caches;
+    std::vector<KVCache> set;
     for (int64_t b = 0; b < o.batch; ++b) {
-      caches.push_back(KVCache(c, 64, kv));
-      fill_cache(caches.back(), c, context, rng);
+      set.push_back(KVCache(c, 64, kv));
+      fill_cache(set.back(), c, context, rng);
     }
-    return caches;
+    return set;
   };
   std::vector<KVCache> caches = make_caches(o.context);
   std::vector<KVCache> short_caches = o.short_context > 0 ? make_caches(o.short_context) : std::vector<KVCache>{};
   std::vector<int64_t> ids(static_cast<size_t>(o.batch));
   std::uniform_int_distribution<int64_t> pick(0, decoder->vocab_size() - 1);
-  // `steps` forwards of the first `count` sequences of `caches` (all at `context`), one token
+  // `steps` forwards of the first `count` sequences of `set` (all at `context`), one token
   // each; ms per step.
-  auto run_steps_at = [&](std::vector<KVCache>& caches, int64_t context, int64_t count) {
+  auto run_steps_at = [&](std::vector<KVCache>& set, int64_t context, int64_t count) {
     const auto t0 = Clock::now();
     const double c0 = cpu_seconds();
     for (int64_t s = 0; s < o.steps; ++s) {
       std::vector<Chunk> chunks;
       for (int64_t b = 0; b < count; ++b) {
         ids[b] = pick(rng);
-        chunks.push_back(Chunk{&caches[b], std::span<const int64_t>(&ids[b], 1), {}});
+        chunks.push_back(Chunk{&set[b], std::span<const int64_t>(&ids[b], 1), {}});
       }
       decoder->forward(chunks, LogitsMode::last);
     }
     const StepTime t{seconds_since(t0) * 1e3 / static_cast<double>(o.steps),
                      (cpu_seconds() - c0) * 1e3 / static_cast<double>(o.steps)};
-    for (int64_t b = 0; b < count; ++b) caches[b].truncate(context);
+    for (int64_t b = 0; b < count; ++b) set[b].truncate(context);
     return t;
   };
   auto run_steps = [&](int64_t count) { return run_steps_at(caches, o.context, count); };
