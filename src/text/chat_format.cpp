@@ -561,6 +561,7 @@ void validate_message(json& m, size_t index) {
     if (c.is_array()) {
       for (const json& part : c) {
         check(part.is_object(), where + ".content has a part that is not an object");
+        check(!part.contains("type") || part["type"].is_string(), where + ".content has a part whose \"type\" is not a string");
         if (part.value("type", "") == "text")
           check(part.contains("text") && part["text"].is_string(), where + ".content has a text part without a string \"text\"");
       }

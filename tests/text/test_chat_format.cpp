@@ -132,6 +132,11 @@ TEST(ChatFormat, BadRequestsAreClearErrors) {
       R"({"messages": [{"role": "user", "content": 5}]})",
       R"({"messages": [{"role": "user", "content": [7]}]})",
       R"({"messages": [{"role": "user", "content": [{"type": "text"}]}]})",
+      // A part's "type" that is not a string (found by fuzz_chat_format: it escaped as a JSON
+      // library exception; `gemma4 prompt` exited 1 with the library's message. The server
+      // checks request fields itself first and answered 400 already).
+      R"({"messages": [{"role": "user", "content": [{"type": false}]}]})",
+      R"({"messages": [{"role": "tool", "content": [{"type": 3, "text": "x"}]}]})",
       R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "[1]"}}]}]})",
       R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{bad"}}]}]})",
       R"({"messages": [{"role": "assistant", "tool_calls": {}}]})",
