@@ -14,7 +14,6 @@ let attachments = [];    // [{kind, name, mime, bytes}] for the next message
 let running = null;      // the AbortController of the reply being streamed
 
 apiKey.value = localStorage.getItem('gemma4-api-key') ?? '';
-apiKey.addEventListener('change', () => localStorage.setItem('gemma4-api-key', apiKey.value));
 
 function element(tag, className, text) {
   const e = document.createElement(tag);
@@ -149,5 +148,9 @@ $('new-chat').onclick = () => {
   log.replaceChildren();
   prompt.focus();
 };
-apiKey.addEventListener('change', showModel);
+// A new key is kept for the next visit and tried at once on the model list.
+apiKey.addEventListener('change', () => {
+  localStorage.setItem('gemma4-api-key', apiKey.value);
+  showModel();
+});
 showModel();
